@@ -1,0 +1,77 @@
+"""Database URLs and engines: SQLite (WAL) by default, any SQLAlchemy URL otherwise."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.pool import StaticPool
+
+from ..errors import StoreError
+from .schema import SCHEMA_VERSION, Base, meta
+
+
+def resolve_url(db: str | Path) -> str:
+    """Turn a plain file path into a SQLite URL; pass SQLAlchemy URLs through.
+
+    A bare `postgresql://` URL gets the psycopg 3 driver, which is the one ltrr installs.
+    """
+    text = str(db)
+    if "://" not in text:
+        return f"sqlite:///{Path(text).expanduser().resolve()}"
+    if text.startswith("postgresql://") or text.startswith("postgres://"):
+        return "postgresql+psycopg://" + text.split("://", 1)[1]
+    return text
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the single writer
+    cursor.execute("PRAGMA synchronous=NORMAL")  # WAL keeps commits atomic and durable across crashes
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def open_engine(db: str | Path) -> Engine:
+    """Create an engine for `db` (path or URL), make the schema, check its version."""
+    url = resolve_url(db)
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise StoreError(f"cannot parse database URL {url!r}: {exc}; give a file path or a SQLAlchemy URL "
+                         "such as postgresql+psycopg://user@127.0.0.1:5432/dbname") from exc
+    if parsed.get_backend_name() == "sqlite":
+        engine = _sqlite_engine(url, parsed.database)
+    else:
+        engine = create_engine(url, pool_pre_ping=True)
+    try:
+        Base.metadata.create_all(engine)
+        _check_version(engine)
+    except OperationalError as exc:
+        raise StoreError(f"cannot open the catalog store at {url!r}: {exc.orig}") from exc
+    return engine
+
+
+def _sqlite_engine(url: str, database: str | None) -> Engine:
+    if database in (None, "", ":memory:"):
+        engine = create_engine(url, poolclass=StaticPool, connect_args={"check_same_thread": False})
+    else:
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url)
+    event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _check_version(engine: Engine) -> None:
+    with engine.begin() as conn:
+        found = conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).scalar()
+        if found is None:
+            conn.execute(meta.insert().values(key="schema_version", value=str(SCHEMA_VERSION)))
+        elif int(found) != SCHEMA_VERSION:
+            raise StoreError(
+                f"the store has schema version {found}, this ltrr reads version {SCHEMA_VERSION}; "
+                "re-ingest into a new database"
+            )

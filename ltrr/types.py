@@ -1,0 +1,109 @@
+"""Frozen dataclasses every module passes around: the catalog's nouns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+EntityKind = Literal["track", "artist", "album", "playlist"]
+ENTITY_KINDS: tuple[EntityKind, ...] = ("track", "artist", "album", "playlist")
+
+
+@dataclass(frozen=True, slots=True)
+class Popularity:
+    """Raw popularity signals; each is None where the sources say nothing.
+
+    playlist_count: playlists containing the entity (for an artist: containing one of its tracks).
+    follower_sum: sum of followers of those playlists (for a playlist: its own followers).
+    chart_points: Billboard Hot 100 points, sum of (101 - rank) over charted weeks.
+    chart_best_rank: best Hot 100 position reached (1 is best).
+    play_count: listening count summed over known users (Last.fm).
+    source_popularity: a source's own 0-100 score (Spotify's artist popularity).
+    """
+
+    playlist_count: int | None = None
+    follower_sum: int | None = None
+    chart_points: int | None = None
+    chart_best_rank: int | None = None
+    play_count: int | None = None
+    source_popularity: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TagWeight:
+    """One entity-tag assignment: weight in [0, 1], `source` says who assigned it.
+
+    A track inherits its artist's tags with source "artist:<source>" unless it has its own tag of that name.
+    """
+
+    tag: str
+    weight: float
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class Entity:
+    """A catalog entity of any kind: track, artist, album or playlist.
+
+    `entity_id` is unique across kinds and stable across re-ingests: it is derived from
+    (source, kind, source_id), see `ltrr.ids.entity_id`. `name` is the title of a track or album,
+    the name of an artist or playlist. `artist_name`/`album_name` are filled when read from the store.
+    """
+
+    entity_id: str
+    kind: EntityKind
+    name: str
+    source: str
+    source_id: str
+    artist_id: str | None = None
+    album_id: str | None = None
+    description: str | None = None
+    year: int | None = None
+    duration_ms: int | None = None
+    added_at: datetime | None = None
+    popularity: Popularity = field(default_factory=Popularity)
+    tags: tuple[TagWeight, ...] = ()
+    artist_name: str | None = None
+    album_name: str | None = None
+
+    @property
+    def title(self) -> str:
+        """The display title (same as `name`)."""
+        return self.name
+
+
+@dataclass(frozen=True, slots=True)
+class Affinity:
+    """A user's affinity for one artist (entity id) or tag, weight in [0, 1]."""
+
+    key: str
+    weight: float
+    count: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class UserProfile:
+    """A user's taste for simulation: weighted artists (catalog entity ids) and tags."""
+
+    user_id: str
+    source: str
+    artists: tuple[Affinity, ...] = ()
+    tags: tuple[Affinity, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogCounts:
+    """Row counts of a catalog store, as `ltrr stats` prints them."""
+
+    tracks: int
+    artists: int
+    albums: int
+    playlists: int
+    tags: int
+    entity_tags: int
+    playlist_tracks: int
+    users: int
+
+    def to_dict(self) -> dict[str, int]:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
