@@ -144,7 +144,7 @@ def read_jsonl(path: Path, problems: Problems) -> Iterator[tuple[int, dict[str, 
                 if not raw.strip():
                     continue
                 try:
-                    value = json.loads(raw.decode("utf-8"))
+                    value = json.loads(raw.decode("utf-8").strip())
                 except UnicodeDecodeError:
                     problems.add(path, line_no, "bad encoding: bytes that are not UTF-8",
                                  raw.decode("utf-8", "surrogateescape"))

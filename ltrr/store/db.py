@@ -6,7 +6,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, select
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.pool import StaticPool
 
 from ..errors import StoreError
@@ -40,13 +40,13 @@ def open_engine(db: str | Path) -> Engine:
     url = resolve_url(db)
     try:
         parsed = make_url(url)
-    except ArgumentError as exc:
-        raise StoreError(f"cannot parse database URL {url!r}: {exc}; give a file path or a SQLAlchemy URL "
+        if parsed.get_backend_name() == "sqlite":
+            engine = _sqlite_engine(url, parsed.database)
+        else:
+            engine = create_engine(url, pool_pre_ping=True)
+    except (ArgumentError, NoSuchModuleError) as exc:
+        raise StoreError(f"cannot use database URL {url!r}: {exc}; give a file path or a SQLAlchemy URL "
                          "such as postgresql+psycopg://user@127.0.0.1:5432/dbname") from exc
-    if parsed.get_backend_name() == "sqlite":
-        engine = _sqlite_engine(url, parsed.database)
-    else:
-        engine = create_engine(url, pool_pre_ping=True)
     try:
         Base.metadata.create_all(engine)
         _check_version(engine)

@@ -26,6 +26,8 @@ POPULARITY_COLUMNS = ("playlist_count", "follower_sum", "chart_points", "chart_b
                       "source_popularity")
 ENTITY_COLUMNS = ("name", "artist_id", "album_id", "description", "year", "duration_ms", "added_at",
                   *POPULARITY_COLUMNS)
+# added_at is set on insert; an update writes it only when asked for by name and given.
+UPSERT_FIELDS = tuple(column for column in ENTITY_COLUMNS if column != "added_at")
 Progress = Callable[[int], None]
 T = TypeVar("T")
 
@@ -88,7 +90,7 @@ class CatalogWriter:
         self.conn = conn
         self.now = now
 
-    def upsert_entities(self, batch: Sequence[Entity], fields: Sequence[str] = ENTITY_COLUMNS,
+    def upsert_entities(self, batch: Sequence[Entity], fields: Sequence[str] = UPSERT_FIELDS,
                         progress: Progress | None = None) -> WriteCounts:
         """Insert new entities; update only `fields` of existing ones, and only where they differ.
 
@@ -114,6 +116,8 @@ class CatalogWriter:
         for entity in chunk:
             row = entity_columns(entity)
             old = existing.get(entity.entity_id)
+            if old is not None and row["added_at"] is None and "added_at" in compared:
+                row["added_at"] = old.added_at
             if old is None:
                 row["added_at"] = row["added_at"] or self.now
                 inserts.append(row)

@@ -1,0 +1,63 @@
+"""The `ltrr` command line: ingest, stats, exit codes, and messages naming the problem."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from builders import TRACKS, write_mpd
+
+from ltrr.cli import main
+
+
+def test_ingest_then_stats_json(tmp_path, capsys):
+    db = tmp_path / "c.db"
+    assert main(["ingest", "mpd", str(write_mpd(tmp_path / "mpd")), "--db", str(db), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "ingest mpd: read 5 tracks, 3 playlists; rejected 0" in out
+    assert main(["stats", "--db", str(db), "--json"]) == 0
+    stats = json.loads(capsys.readouterr().out)
+    assert {k: stats[k] for k in ("tracks", "artists", "playlists", "albums", "users")} == \
+        {"tracks": 5, "artists": 3, "playlists": 3, "albums": 0, "users": 0}
+
+
+def test_ingest_json_summary_reports_idempotent_rerun(tmp_path, capsys):
+    folder, db = write_mpd(tmp_path / "mpd"), str(tmp_path / "c.db")
+    main(["ingest", "mpd", str(folder), "--db", db, "--quiet"])
+    capsys.readouterr()
+    assert main(["ingest", "mpd", str(folder), "--db", db, "--quiet", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["written"]["tracks"] == {"inserted": 0, "updated": 0, "unchanged": 5}
+
+
+def test_bad_rows_exit_nonzero_with_file_and_line(tmp_path, capsys):
+    folder = write_mpd(tmp_path / "mpd", tracks=TRACKS + [["spotify:track:B", "X", "Y", "lots", "0"]])
+    db = str(tmp_path / "c.db")
+    assert main(["ingest", "mpd", str(folder), "--db", db, "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert "tracks.csv:7: n_playlists: expected an integer, got 'lots'" in err and "--skip-bad" in err
+    main(["stats", "--db", db, "--json"])
+    assert json.loads(capsys.readouterr().out)["tracks"] == 0
+
+
+def test_skip_bad_writes_rejects_file(tmp_path, capsys):
+    folder = write_mpd(tmp_path / "mpd", tracks=TRACKS + [["spotify:track:B", "X", "Y", "lots", "0"]])
+    rejects = tmp_path / "bad.jsonl"
+    code = main(["ingest", "mpd", str(folder), "--db", str(tmp_path / "c.db"), "--quiet", "--skip-bad",
+                 "--rejects", str(rejects)])
+    assert code == 0
+    assert f"bad rows written to {rejects}" in capsys.readouterr().out
+    assert json.loads(rejects.read_text())["line"] == 7
+
+
+def test_unreadable_database_url_is_a_clear_error(tmp_path, capsys):
+    assert main(["stats", "--db", "nosuchdialect://x/y"]) == 1
+    assert "nosuchdialect" in capsys.readouterr().err
+
+
+def test_console_entry_point_runs(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "ltrr.cli", "stats", "--db", str(tmp_path / "e.db"), "--json"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["tracks"] == 0
