@@ -30,6 +30,8 @@ _CREDIT_SPLIT = re.compile(
 
 def fold(text: str) -> str:
     """Lower-case, strip accents, apply NFKC compatibility forms, collapse whitespace."""
+    if text.isascii():  # fast path: nothing to decompose
+        return _SPACE.sub(" ", text.lower()).strip()
     decomposed = unicodedata.normalize("NFKD", text)
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return _SPACE.sub(" ", unicodedata.normalize("NFKC", stripped).casefold()).strip()

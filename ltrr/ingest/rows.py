@@ -11,6 +11,7 @@ import gzip
 import io
 import json
 import math
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,8 +91,11 @@ def find_input(directory: Path, stem: str) -> Path:
     raise IngestError(f"{directory}: no {stem} or {stem}.gz here; point PATH at the folder that holds it")
 
 
+_SURROGATE = re.compile("[\udc80-\udcff]")  # undecodable bytes, kept by errors="surrogateescape"
+
+
 def _has_bad_bytes(text: str) -> bool:
-    return any("\udc80" <= ch <= "\udcff" for ch in text)
+    return _SURROGATE.search(text) is not None
 
 
 def read_delimited(path: Path, required: Sequence[str], problems: Problems,
@@ -126,7 +130,7 @@ def read_delimited(path: Path, required: Sequence[str], problems: Problems,
                 continue
             if len(record) != len(header):
                 problems.add(path, line, f"expected {len(header)} fields, got {len(record)}", record)
-            elif any(_has_bad_bytes(value) for value in record):
+            elif _has_bad_bytes("".join(record)):
                 problems.add(path, line, "bad encoding: bytes that are not UTF-8", record)
             else:
                 yield line, dict(zip(header, record))
