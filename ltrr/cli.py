@@ -46,7 +46,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         report = ingest(args.kind, store, Path(args.path), skip_bad=args.skip_bad,
                         rejects_path=Path(args.rejects) if args.rejects else None,
                         progress=_tqdm_stages(args.quiet), mapping=mapping, source=args.source,
-                        default_kind=args.entity_kind, delimiter=args.delimiter)
+                        default_kind=args.entity_kind, delimiter=_unescape(args.delimiter))
     finally:
         store.close()
     if args.json:
@@ -55,6 +55,11 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         print("\n".join(report.lines()))
         print(f"store: {store.url}")
     return 0
+
+
+def _unescape(delimiter: str) -> str:
+    """Let shells pass a tab as `--delimiter '\\t'`."""
+    return {"\\t": "\t", "tab": "\t"}.get(delimiter, delimiter)
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
@@ -87,8 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     demo = commands.add_parser("demo", help="build the seeded synthetic catalog and show what ltrr does with it")
-    demo.add_argument("--db", default=_db_default(DEFAULT_DEMO_DB),
-                      help=f"SQLite path or SQLAlchemy URL (default {DEFAULT_DEMO_DB}, or $LTRR_DB)")
+    demo.add_argument("--db", default=DEFAULT_DEMO_DB,
+                      help=f"SQLite path or SQLAlchemy URL of the demo store (default {DEFAULT_DEMO_DB})")
     demo.add_argument("--config", help="an ltrr TOML config (default: built-in defaults)")
     demo.add_argument("--seed", type=int, help="override catalog.synthetic.seed")
     demo.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -107,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--source", help="csv/jsonl: namespace of the ids (default: the format name)")
     ingest.add_argument("--kind", dest="entity_kind", default="track",
                         help="csv/jsonl: entity kind of rows without a kind column (default track)")
-    ingest.add_argument("--delimiter", default=",", help="csv: field delimiter (default ',')")
+    ingest.add_argument("--delimiter", default=",", help="csv: field delimiter (default ','; '\\t' or tab for tabs)")
     ingest.add_argument("--quiet", action="store_true", help="no progress bars")
     ingest.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     ingest.set_defaults(func=cmd_ingest)
