@@ -39,7 +39,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
     mapping = None
     if args.map:
-        from .ingest.generic import load_mapping
+        from .ingest.fields import load_mapping
         mapping = load_mapping(args.map)
     store = CatalogStore.open(args.db)
     try:

@@ -12,7 +12,8 @@ import pytest
 
 from ltrr.errors import IngestError
 from ltrr.ids import entity_id
-from ltrr.ingest.generic import FIELDS, ingest_table, load_mapping
+from ltrr.ingest.fields import FIELDS, load_mapping
+from ltrr.ingest.generic import ingest_table
 from ltrr.store import CatalogStore, WriteCounts
 from ltrr.types import CatalogCounts, TagWeight
 

@@ -42,7 +42,7 @@ class IngestReport:
         read = ", ".join(f"{n:,} {what}" for what, n in self.read.items())
         out = [f"ingest {self.kind}: read {read}; rejected {self.rejected:,}"]
         for target, c in self.written.items():
-            out.append(f"  {target:<16} inserted {c.inserted:>9,}  updated {c.updated:>9,}  "
+            out.append(f"  {target:<22} inserted {c.inserted:>9,}  updated {c.updated:>9,}  "
                        f"unchanged {c.unchanged:>9,}")
         for what, (matched, total) in self.matches.items():
             rate = f"{matched / total:.1%}" if total else "n/a"

@@ -98,8 +98,8 @@ def _has_bad_bytes(text: str) -> bool:
     return _SURROGATE.search(text) is not None
 
 
-def read_delimited(path: Path, required: Sequence[str], problems: Problems,
-                   delimiter: str = ",") -> Iterator[tuple[int, dict[str, str]]]:
+def read_delimited(path: Path, required: Sequence[str], problems: Problems, delimiter: str = ",",
+                   quoting: int = csv.QUOTE_MINIMAL) -> Iterator[tuple[int, dict[str, str]]]:
     """Yield (line number, row) for each well-formed record; record the others in `problems`.
 
     A missing required column fails the whole file at once (no row could be read right).
@@ -109,7 +109,7 @@ def read_delimited(path: Path, required: Sequence[str], problems: Problems,
     except OSError as exc:
         raise IngestError(f"{path}: cannot open: {exc.strerror}") from exc
     with binary, io.TextIOWrapper(binary, encoding="utf-8-sig", errors="surrogateescape", newline="") as text:
-        reader = csv.reader(text, delimiter=delimiter)
+        reader = csv.reader(text, delimiter=delimiter, quoting=quoting)
         try:
             header = next(reader)
         except (StopIteration, gzip.BadGzipFile, EOFError) as exc:

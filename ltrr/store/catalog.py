@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -104,6 +104,14 @@ class CatalogStore:
                  .join(artist, artist.id == EntityRow.artist_id).where(EntityRow.kind == "track"))
         with self.engine.connect() as conn:
             return [tuple(row) for row in conn.execute(query)]
+
+    def track_counts_by_artist(self) -> dict[str, int]:
+        """Number of catalog tracks per artist id (artists without tracks are absent)."""
+        query = (select(entities.c.artist_id, func.count()).where(entities.c.kind == "track",
+                                                                 entities.c.artist_id.is_not(None))
+                 .group_by(entities.c.artist_id))
+        with self.engine.connect() as conn:
+            return dict(conn.execute(query).all())
 
     def playlist_track_ids(self, playlist_id: str) -> list[str]:
         with self.engine.connect() as conn:
