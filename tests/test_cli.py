@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -61,3 +62,26 @@ def test_console_entry_point_runs(tmp_path):
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["tracks"] == 0
+
+
+def test_demo_builds_the_catalog_and_a_second_run_changes_nothing(tmp_path, capsys):
+    db = str(tmp_path / "demo.db")
+    assert main(["demo", "--db", db, "--quiet", "--seed", "3"]) == 0
+    first = capsys.readouterr().out
+    assert "synthetic catalog (seed 3)" in first and "most popular artists" in first
+    main(["stats", "--db", db, "--json"])
+    stats = json.loads(capsys.readouterr().out)
+    assert stats["tracks"] > 1000 and stats["albums"] > 0 and stats["users"] > 0
+    assert main(["demo", "--db", db, "--quiet", "--seed", "3"]) == 0
+    second = capsys.readouterr().out
+    assert re.search(r"tracks\s+inserted\s+0\s+updated\s+0\s+unchanged\s+[1-9]", second)
+    assert re.search(r"tracks\s+inserted\s+[1-9]", first)
+
+
+def test_readme_test_command_is_what_ci_runs():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    command = "python3 -m venv .venv && .venv/bin/pip install -q -e '.[test]' && .venv/bin/pytest"
+    assert command in (root / "README.md").read_text()
+    assert command in (root / ".ci" / "run").read_text()

@@ -14,6 +14,8 @@ Written:
 - artist tags (source "lastfm"): n_users(artist, tag) / max over the artist's tags of n_users, keeping only
   tags applied to the artist by at least 2 distinct users, which drops one-off labels such as "raptuga".
 Tag texts are canonical (`text.tag_name`), so tag ids whose texts differ only in case count as one tag.
+A tagging that names an artist id absent from `artists.dat` (1,538 rows of the shared copy: that file lists
+only each user's top 50 artists) is valid: it counts for the user's tag affinity, and no artist gets the tag.
 """
 
 from __future__ import annotations
