@@ -73,6 +73,25 @@ def credit_artists(credit: str) -> list[str]:
     return [part for part in parts if part]
 
 
+_WORD = re.compile(r"\w+(?:[^\w\s]+\w+)*")  # a word, with punctuation inside it kept: "ac/dc", "p!nk", "don't"
+
+
+def tokenize(text: str) -> list[str]:
+    """Search tokens: folded words; a word with inner punctuation gives its joined form and its parts.
+
+    >>> tokenize("AC/DC - Back in Black"), tokenize("P!nk"), tokenize("2Pac feat. Beyoncé")
+    (['acdc', 'ac', 'dc', 'back', 'in', 'black'], ['pnk', 'nk'], ['2pac', 'feat', 'beyonce'])
+    """
+    tokens: list[str] = []
+    for match in _WORD.finditer(fold(text)):
+        word = match.group()
+        joined = _INNER_PUNCT.sub("", word)
+        tokens.append(joined)
+        if joined != word:
+            tokens.extend(part for part in _NON_WORD.split(word) if len(part) > 1)
+    return tokens
+
+
 def tag_name(text: str) -> str:
     """Canonical form of a tag or genre: folded, single-spaced ("Hip-Hop " -> "hip-hop")."""
     return fold(text)

@@ -107,3 +107,89 @@ class CatalogCounts:
 
     def to_dict(self) -> dict[str, int]:
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+
+QueryClass = Literal["spearfishing", "topical", "ambiguous"]
+SlotName = Literal["artist", "genre", "mood", "years", "kind"]
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """Who asks, from where and when; every field optional.
+
+    device: "phone", "desktop", "tablet", "speaker", "car", "tv", "web" or None; timestamp: naive UTC.
+    """
+
+    user_id: str | None = None
+    device: str | None = None
+    timestamp: datetime | None = None
+    locale: str | None = None
+
+    @classmethod
+    def anonymous(cls) -> Context:
+        return cls()
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """One structured constraint read from the query.
+
+    name: "artist" (value: the artist's name key), "genre" or "mood" (value: a tag name), "years" (value:
+    "LOW-HIGH", e.g. "1980-1989" for "80s"), "kind" (value: an entity kind, from "playlist", "songs by"...).
+    confidence in [0, 1]: 1 for an exact match, lower for typo-tolerant or ambiguous matches.
+    matched: the query text the slot was read from; span: its [start, end) token positions in `Query.tokens`.
+    """
+
+    name: SlotName
+    value: str
+    confidence: float
+    matched: str
+    span: tuple[int, int] = (0, 0)
+
+    def year_range(self) -> tuple[int, int]:
+        """(low, high) of a "years" slot."""
+        low, _, high = self.value.partition("-")
+        return int(low), int(high or low)
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """A parsed query: the raw text, its folded form and tokens, slots, the residual text and a class guess.
+
+    `residual` is the normalized text left once the slots' words are removed ("" when slots explain it all).
+    """
+
+    text: str
+    normalized: str
+    tokens: tuple[str, ...]
+    slots: tuple[Slot, ...] = ()
+    residual: str = ""
+    query_class: QueryClass = "ambiguous"
+
+    def slots_named(self, name: SlotName) -> tuple[Slot, ...]:
+        return tuple(slot for slot in self.slots if slot.name == name)
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """One entity retrieved by one generator. `score` is comparable only within one source; `rank` is 0-based."""
+
+    entity_id: str
+    kind: EntityKind
+    source: str
+    score: float
+    rank: int
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    """What a generator can say about a query cheaply, before retrieving (features for the bandit).
+
+    n_hits: entities that match at all (an estimate where exact counting is costly); top_score: the best
+    score (0.0 with no hit); score_gap: best minus second best (0.0 with fewer than two hits).
+    """
+
+    source: str
+    n_hits: int
+    top_score: float
+    score_gap: float
