@@ -113,6 +113,7 @@ def test_playlist_tracks_keep_order_and_repeats(filled: CatalogStore):
         second = w.replace_playlist_tracks({"t:playlist:p1": ["t:track:t3", "t:track:t1", "t:track:t3"]})
     assert first == WriteCounts(inserted=1) and second == WriteCounts(unchanged=1)
     assert filled.playlist_track_ids("t:playlist:p1") == ["t:track:t3", "t:track:t1", "t:track:t3"]
+    assert filled.playlist_memberships() == {"t:playlist:p1": ["t:track:t3", "t:track:t1", "t:track:t3"]}
     assert filled.counts().playlist_tracks == 3
 
 

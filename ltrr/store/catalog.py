@@ -113,6 +113,16 @@ class CatalogStore:
         with self.engine.connect() as conn:
             return dict(conn.execute(query).all())
 
+    def playlist_memberships(self) -> dict[str, list[str]]:
+        """Every playlist's ordered track ids (repeats kept), for index builds."""
+        query = select(playlist_tracks.c.playlist_id, playlist_tracks.c.track_id).order_by(
+            playlist_tracks.c.playlist_id, playlist_tracks.c.position)
+        lists: dict[str, list[str]] = {}
+        with self.engine.connect() as conn:
+            for playlist_id, track_id in conn.execute(query):
+                lists.setdefault(playlist_id, []).append(track_id)
+        return lists
+
     def playlist_track_ids(self, playlist_id: str) -> list[str]:
         with self.engine.connect() as conn:
             query = (select(playlist_tracks.c.track_id).where(playlist_tracks.c.playlist_id == playlist_id)
