@@ -51,16 +51,22 @@ def name_key(text: str) -> str:
     return key
 
 
+def strip_version(title: str) -> str:
+    """The title without version decorations, words and casing kept.
+
+    >>> strip_version("Yesterday - Remastered 2009"), strip_version("Closer (feat. Halsey)")
+    ('Yesterday', 'Closer')
+    """
+    return _FEATURING.sub("", _BRACKETED.sub("", _VERSION_DASH.sub("", title))).strip()
+
+
 def title_key(title: str) -> str:
     """A matching key for a track title that ignores version decorations.
 
     >>> title_key("Yesterday - Remastered 2009"), title_key("Closer (feat. Halsey)"), title_key("HUMBLE.")
     ('yesterday', 'closer', 'humble')
     """
-    base = _VERSION_DASH.sub("", title)
-    base = _BRACKETED.sub("", base)
-    base = _FEATURING.sub("", base)
-    return name_key(base) or name_key(title)
+    return name_key(strip_version(title)) or name_key(title)
 
 
 def credit_artists(credit: str) -> list[str]:

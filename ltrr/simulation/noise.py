@@ -1,0 +1,425 @@
+"""Seeded query noise: the queries real users type for a target they know (a track or an artist).
+
+Three layers, all drawn from one `np.random.default_rng(seed)` held by `QueryNoise`, so a fixed seed and
+the same sequence of calls give the same queries:
+
+1. formulation (`formulate`): which words of the target the user types (FORMS);
+2. typing errors (`add_typos`): operators on the typed text (OPERATORS). Every operator but "phonetic" moves
+   the text by a Damerau-Levenshtein distance of exactly 1; a "phonetic" rewrite of a letter group moves it by
+   1 to 3 ("beyonce" -> "beyonse" is 1, "phantom" -> "fantom" 2, "emotion" -> "emoshun" 3);
+3. voice-device confusions (`voice`): what a speech recognizer writes for the spoken text.
+
+Typos never touch digits, never empty a word and never return a blank text. Few misspellings involve a
+word's first letter (Pollock & Zamora, CACM 1984), hence `first_letter_weight`; short words are edited rarely.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import NamedTuple
+
+import numpy as np
+
+from ..text import fold, strip_version
+from ..types import Entity
+
+FORMS = ("title", "artist_title", "title_artist", "partial_title", "word_drop")
+OPERATORS = ("substitute", "delete", "insert", "transpose", "double", "phonetic", "strip")
+DEFAULT_FORM_WEIGHTS = MappingProxyType(
+    {"title": 0.3, "artist_title": 0.25, "title_artist": 0.1, "partial_title": 0.2, "word_drop": 0.15})
+DEFAULT_OPERATOR_WEIGHTS = MappingProxyType({"substitute": 0.25, "delete": 0.2, "insert": 0.1, "transpose": 0.15,
+                                             "double": 0.1, "phonetic": 0.12, "strip": 0.08})
+
+# Letter keys next to each letter key on a QWERTY keyboard (rows offset as on real keyboards).
+KEYBOARD_NEIGHBOURS = MappingProxyType({
+    "q": "wa", "w": "qeas", "e": "wrsd", "r": "etdf", "t": "ryfg", "y": "tugh", "u": "yihj", "i": "uojk",
+    "o": "ipkl", "p": "ol", "a": "qwsz", "s": "wedazx", "d": "erfsxc", "f": "rtgdcv", "g": "tyhfvb",
+    "h": "yujgbn", "j": "uikhnm", "k": "iojlm", "l": "opk", "z": "asx", "x": "sdzc", "c": "dfxv", "v": "fgcb",
+    "b": "ghvn", "n": "hjbm", "m": "jkn"})
+_DOUBLED = frozenset("bcdfgklmnprstzeo")  # letters people double or undouble ("metallica" -> "metalica")
+
+# (pattern, replacement, example): spelling by sound. Matching ignores case; the replacement copies the case.
+PHONETIC_RULES: tuple[tuple[str, str, str], ...] = (
+    (r"ph", "f", "phantom -> fantom"), (r"\bf", "ph", "funk -> phunk"),
+    (r"ce", "se", "beyonce -> beyonse"), (r"se\b", "ce", "sense -> sence"),
+    (r"or\b", "er", "taylor -> tayler"), (r"ck", "k", "rock -> rok"),
+    (r"y\b", "ie", "kelly -> kellie"), (r"ie\b", "y", "billie -> billy"),
+    (r"ie(?=\w)", "ei", "believe -> beleive"), (r"ei", "ie", "their -> thier"),
+    (r"ee", "ea", "sweet -> sweat"), (r"ea", "ee", "dream -> dreem"),
+    (r"tion", "shun", "emotion -> emoshun"), (r"c(?=[aou])", "k", "metallica -> metallika"),
+    (r"ight\b", "ite", "tonight -> tonite"), (r"s\b", "z", "boys -> boyz"),
+    (r"wh", "w", "whitney -> witney"))
+_PHONETIC = tuple((re.compile(pattern, re.IGNORECASE), replacement) for pattern, replacement, _ in PHONETIC_RULES)
+
+# Words a speech recognizer confuses; groups sharing a word merge (two/2 joins to/too/two).
+HOMOPHONES: tuple[tuple[str, ...], ...] = (
+    ("to", "too", "two"), ("for", "four"), ("you", "u"), ("night", "nite"), ("tonight", "tonite"),
+    ("are", "r"), ("be", "bee"), ("see", "sea"), ("why", "y"), ("by", "buy", "bye"), ("one", "won"),
+    ("eight", "ate"), ("know", "no"), ("right", "write"), ("hear", "here"), ("new", "knew"), ("blue", "blew"),
+    ("there", "their"), ("i", "eye"), ("son", "sun"), ("wait", "weight"), ("peace", "piece"), ("rain", "reign"),
+    ("light", "lite"), ("through", "thru"))
+_UNITS = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+          "seventeen eighteen nineteen").split()
+_TENS = "twenty thirty forty fifty sixty seventy eighty ninety".split()
+
+
+def _confusions() -> Mapping[str, tuple[str, ...]]:
+    groups = [set(group) for group in HOMOPHONES]
+    groups += [{str(n), word} for n, word in enumerate(_UNITS)]
+    groups += [{str(20 + 10 * n), word} for n, word in enumerate(_TENS)]
+    merged: list[set[str]] = []
+    for group in groups:
+        for other in [m for m in merged if m & group]:
+            group |= other
+            merged.remove(other)
+        merged.append(group)
+    return MappingProxyType({word: tuple(sorted(g - {word})) for g in merged for word in g})
+
+
+VOICE_CONFUSIONS = _confusions()
+_WORD_RUN = re.compile(r"\w+")
+_WORD_CHAR = re.compile(r"\w")
+_EDGE_PUNCT = re.compile(r"^\W+|\W+$")
+_APOSTROPHE = re.compile(r"(?<=\w)['’](?=\w)")
+_MAX_TRIES = 10  # draws per edit before giving up on a text with (almost) nothing left to edit
+
+
+class Edit(NamedTuple):
+    """Replace text[start:end] by `replacement`; `weight` is the edit's relative chance within its operator."""
+
+    start: int
+    end: int
+    replacement: str
+    weight: float
+
+    def apply(self, text: str) -> str:
+        return text[: self.start] + self.replacement + text[self.end:]
+
+
+@dataclass(frozen=True, slots=True)
+class NoisyQuery:
+    """A simulated query for one known target: `form` says which words were typed (`intended`, before typos),
+    `n_edits` how many typo operators were applied (in order: `operators`); 0 for a clean query."""
+
+    text: str
+    target_entity_id: str
+    form: str
+    n_edits: int
+    operators: tuple[str, ...] = ()
+    intended: str = ""
+
+
+def letter_weights(text: str, short_word_weight: float = 1.0, first_letter_weight: float = 1.0) -> list[float]:
+    """Per character: how likely a typo lands there (0 for non-letters, so digits are never edited).
+
+    >>> letter_weights("go 2pacs", short_word_weight=0.1, first_letter_weight=0.5)
+    [0.05, 0.1, 0.0, 0.0, 0.5, 1.0, 1.0, 1.0]
+    """
+    weights = [0.0] * len(text)
+    for match in _WORD_RUN.finditer(text):
+        letters = [i for i in range(match.start(), match.end()) if text[i].isalpha()]
+        base = short_word_weight if len(letters) <= 3 else 1.0
+        for rank, i in enumerate(letters):
+            weights[i] = base * (first_letter_weight if rank == 0 else 1.0)
+    return weights
+
+
+def candidate_edits(text: str, operator: str, weights: Sequence[float] | None = None) -> list[Edit]:
+    """Every single edit `operator` can make to `text` (weights from `letter_weights` unless given).
+
+    >>> [e.apply("aab") for e in candidate_edits("aab", "transpose")]
+    ['aba']
+    """
+    if operator not in OPERATORS:
+        raise ValueError(f"operator must be one of {list(OPERATORS)}, got {operator!r}")
+    weights = letter_weights(text) if weights is None else weights
+    if operator == "phonetic":
+        return [Edit(m.start(), m.end(), _match_case(text, m.start(), m.end(), repl), max(weights[m.start()], 1e-3))
+                for pattern, repl in _PHONETIC for m in pattern.finditer(text)]
+    if operator == "strip":
+        return _strip_edits(text)
+    edits = []
+    for i, ch in enumerate(text):
+        weight, lower = weights[i], ch.lower()
+        if weight <= 0:
+            continue
+        nxt = text[i + 1] if i + 1 < len(text) else ""
+        if operator in ("substitute", "insert") and lower in KEYBOARD_NEIGHBOURS:
+            keys = KEYBOARD_NEIGHBOURS[lower]
+            # a neighbour typed with the shift key held: a capital swapped, or an extra key inside a CAPS word
+            keys = keys.upper() if ch.isupper() and (operator == "substitute" or nxt.isupper()) else keys
+            at = (i, i + 1) if operator == "substitute" else (i + 1, i + 1)  # insert: the finger also hits a neighbour
+            edits += [Edit(*at, key, weight / len(keys)) for key in keys]
+        elif operator == "delete" and _WORD_CHAR.search(text[i - 1: i] + nxt):  # never delete a whole word
+            edits.append(Edit(i, i + 1, "", weight))
+        elif operator == "transpose" and nxt.isalpha() and nxt != ch:
+            edits.append(Edit(i, i + 2, nxt + ch, weight))
+        elif operator == "double" and lower in _DOUBLED:
+            if nxt == ch:  # spelling a double letter single is the commoner error: twice a doubling's weight
+                edits.append(Edit(i + 1, i + 2, "", 2 * weight))
+            elif text[i - 1: i] != ch:
+                edits.append(Edit(i + 1, i + 1, ch, weight))
+    return edits
+
+
+def phonetic_variants(text: str) -> list[str]:
+    """Every text one phonetic rule away, in rule order.
+
+    >>> phonetic_variants("beyonce"), phonetic_variants("Taylor Swift"), phonetic_variants("metallica")
+    (['beyonse'], ['Tayler Swift'], ['metallika'])
+    """
+    return [edit.apply(text) for edit in candidate_edits(text, "phonetic")]
+
+
+def _match_case(text: str, start: int, end: int, replacement: str) -> str:
+    """`replacement` in the case of text[start:end]: "PH" in "FUNK", "Ph" in "Funk", "ph" in "funk"."""
+    source = text[start:end]
+    if source.isupper() and (len(source) > 1 or text[start - 1: start].isupper() or text[end: end + 1].isupper()):
+        return replacement.upper()
+    return replacement[0].upper() + replacement[1:] if source[0].isupper() else replacement
+
+
+def _strip_edits(text: str) -> list[Edit]:
+    """Drop one punctuation mark or accent: "AC/DC" -> "ACDC", "Beyoncé" -> "Beyonce"."""
+    edits = []
+    for i, ch in enumerate(text):
+        category = unicodedata.category(ch)
+        if category[0] in "PM":  # M: a combining accent stored apart from its letter
+            edits.append(Edit(i, i + 1, "", 1.0))
+        elif category[0] == "L":
+            base = "".join(c for c in unicodedata.normalize("NFD", ch) if not unicodedata.combining(c))
+            if len(base) == 1 and base != ch:
+                edits.append(Edit(i, i + 1, base, 1.0))
+    return edits
+
+
+def _check_weights(name: str, weights: Mapping[str, float], allowed: Sequence[str]) -> dict[str, float]:
+    unknown = sorted(set(weights) - set(allowed))
+    if unknown:
+        raise ValueError(f"{name} has unknown keys {unknown}; use some of {list(allowed)}")
+    values = _check_vector(name, [weights.get(key, 0.0) for key in allowed], f"keys in order: {list(allowed)}")
+    return dict(zip(allowed, values.tolist()))
+
+
+def _check_rate(name: str, value: float) -> float:
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"{name} must be in [0, 1], got {value!r}")
+    return float(value)
+
+
+def _check_text(text: str) -> None:
+    if not isinstance(text, str) or not text:
+        raise ValueError(f"text must be a non-empty str, got {text!r}; give the text to add noise to")
+
+
+def clean_title(title: str) -> str:
+    """A title as a user would type it: version decorations dropped, casing and words kept.
+
+    >>> clean_title("Yesterday - Remastered 2009"), clean_title("Closer (feat. Halsey)")
+    ('Yesterday', 'Closer')
+    """
+    base = strip_version(title)
+    return " ".join(base.split()) or " ".join(title.split())
+
+
+class QueryNoise:
+    """Turns known targets into noisy user queries, reproducibly for a fixed seed.
+
+    typo_rate: chance a `spearfish_queries` query is misspelt at all (about 10-15% of web queries are,
+    Cucerzan & Brill, EMNLP 2004). edit_count_weights: relative chances of 1, 2, ... edits in a misspelt
+    query (default: 80% one edit, 20% two). operator_weights: relative chances of OPERATORS (missing keys: 0).
+    short_word_weight / first_letter_weight: how much less likely an edit lands in a word of <= 3 letters /
+    on a word's first letter. partial_prefix_rate: chance a partial title starts at the title's first word.
+    voice_rate: chance `voice` swaps a word that has a homophone or number form.
+
+        >>> noise = QueryNoise(seed=16)
+        >>> noise.add_typos("Taylor Swift"), noise.add_typos("Metallica", n_edits=1)
+        ('Tylor Swift', 'Metalica')
+    """
+
+    def __init__(self, seed: int | None = None, typo_rate: float = 0.15,
+                 edit_count_weights: Sequence[float] = (0.8, 0.2),
+                 operator_weights: Mapping[str, float] = DEFAULT_OPERATOR_WEIGHTS, short_word_weight: float = 0.1,
+                 first_letter_weight: float = 0.2, partial_prefix_rate: float = 0.5, voice_rate: float = 0.5) -> None:
+        self.seed = seed
+        self.typo_rate = _check_rate("typo_rate", typo_rate)
+        self.edit_count_weights = tuple(_check_vector("edit_count_weights", edit_count_weights, "e.g. (0.8, 0.2)"))
+        self.operator_weights = _check_weights("operator_weights", operator_weights, OPERATORS)
+        self.short_word_weight = _check_rate("short_word_weight", short_word_weight)
+        self.first_letter_weight = _check_rate("first_letter_weight", first_letter_weight)
+        self.partial_prefix_rate = _check_rate("partial_prefix_rate", partial_prefix_rate)
+        self.voice_rate = _check_rate("voice_rate", voice_rate)
+        self.rng = np.random.default_rng(seed)
+
+    def edit_count_probabilities(self) -> np.ndarray:
+        """P(n edits) for n = 1, 2, ... in a misspelt query (the normalized `edit_count_weights`)."""
+        return np.asarray(self.edit_count_weights) / sum(self.edit_count_weights)
+
+    def formulate(self, entity: Entity, form: str) -> str:
+        """The words a user types for `entity` (a track; for other kinds the name plays the title).
+
+        >>> track = Entity("t1", "track", "Hey Jude - Remastered 2015", "demo", "1", artist_name="The Beatles")
+        >>> noise = QueryNoise(seed=0)
+        >>> [noise.formulate(track, form) for form in ("title", "artist_title", "title_artist")]
+        ['Hey Jude', 'The Beatles Hey Jude', 'Hey Jude The Beatles']
+        """
+        if form not in FORMS:
+            raise ValueError(f"form must be one of {list(FORMS)}, got {form!r}")
+        title = clean_title(entity.name) if entity.kind in ("track", "album") else " ".join(entity.name.split())
+        artist = " ".join((entity.artist_name or "").split())
+        if not title:
+            raise ValueError(f"entity {entity.entity_id!r} has a blank name {entity.name!r}; nothing to query")
+        if form in ("artist_title", "title_artist") and not artist:
+            raise ValueError(f"form {form!r} needs an artist name; entity {entity.entity_id!r} has none, "
+                             "use 'title', 'partial_title' or 'word_drop'")
+        whole = {"title": title, "artist_title": f"{artist} {title}", "title_artist": f"{title} {artist}"}
+        if form in whole:
+            return whole[form]
+        return self._partial(title) if form == "partial_title" else self._drop_word(f"{artist} {title}".strip())
+
+    def _partial(self, title: str) -> str:
+        """A contiguous run of the title's words, at least one word shorter than the title (if it has two)."""
+        words = [word for word in title.split() if _WORD_RUN.search(word)]
+        if len(words) < 2:
+            return title
+        length = int(self.rng.integers(1, len(words)))
+        at_first_word = self.rng.random() < self.partial_prefix_rate
+        start = 0 if at_first_word else int(self.rng.integers(0, len(words) - length + 1))
+        run = " ".join(words[start: start + length])
+        return _EDGE_PUNCT.sub("", run) or run
+
+    def _drop_word(self, text: str) -> str:
+        """`text` less one of its words other than the first (unchanged with a single word)."""
+        words = text.split()
+        droppable = [i for i, word in enumerate(words) if i > 0 and _WORD_RUN.search(word)]
+        if not droppable:
+            return text
+        drop = droppable[int(self.rng.integers(len(droppable)))]
+        return " ".join(word for i, word in enumerate(words) if i != drop)
+
+    def add_typos(self, text: str, n_edits: int | None = None) -> str:
+        """`text` with `n_edits` typos (drawn from `edit_count_weights` when None).
+
+        Each edit picks an operator among those that can edit the text, then one of its edits by weight.
+        An edit that returns a text seen before (or a blank one) is redrawn, so the result differs from the
+        input whenever an edit was made. Texts with fewer editable places get fewer edits ("2012": none).
+        """
+        return self._misspell(text, n_edits)[0]
+
+    def _misspell(self, text: str, n_edits: int | None) -> tuple[str, tuple[str, ...]]:
+        """(misspelt text, the operators applied in order)."""
+        _check_text(text)
+        if n_edits is None:
+            n_edits = int(self.rng.choice(len(self.edit_count_weights), p=self.edit_count_probabilities())) + 1
+        if isinstance(n_edits, bool) or not isinstance(n_edits, (int, np.integer)) or n_edits < 0:
+            raise ValueError(f"n_edits must be an int >= 0 or None, got {n_edits!r}")
+        seen, applied = {text}, []
+        for _ in range(n_edits):
+            step = self._one_edit(text, seen)
+            if step is None:
+                break
+            text, operator = step
+            seen.add(text)
+            applied.append(operator)
+        return text, tuple(applied)
+
+    def _one_edit(self, text: str, seen: set[str]) -> tuple[str, str] | None:
+        weights = letter_weights(text, self.short_word_weight, self.first_letter_weight)
+        options = {op: edits for op, w in self.operator_weights.items()
+                   if w > 0 and (edits := candidate_edits(text, op, weights))}
+        if not options:
+            return None
+        names = list(options)
+        operator_p = np.array([self.operator_weights[name] for name in names])
+        for _ in range(_MAX_TRIES):
+            name = names[int(self.rng.choice(len(names), p=operator_p / operator_p.sum()))]
+            edit_p = np.array([edit.weight for edit in options[name]])
+            result = options[name][int(self.rng.choice(len(edit_p), p=edit_p / edit_p.sum()))].apply(text)
+            if result not in seen and result.strip():
+                return result, name
+        return None
+
+    def voice(self, text: str) -> str:
+        """What a speech recognizer writes for `text` spoken aloud.
+
+        Lower-cased and accent-folded, punctuation dropped ("don't" -> "dont"), then each word with a
+        homophone or number form ("2" <-> "two", "to"/"too", "for"/"4", "night"/"nite", VOICE_CONFUSIONS) is
+        swapped with chance `voice_rate`; "21".."99" may be spelled out ("22" -> "twenty two"). Multi-word
+        numbers are not turned back into digits. A text with nothing to say is returned as given.
+
+        >>> QueryNoise(seed=1, voice_rate=1.0).voice("Love Me 2 Times!")
+        'love me two times'
+        """
+        _check_text(text)
+        spoken = " ".join(re.sub(r"[^\w\s]+", " ", _APOSTROPHE.sub("", fold(text))).split())
+        if not spoken:
+            return text
+        words = []
+        for word in spoken.split():
+            options = VOICE_CONFUSIONS.get(word) or _spelled(word)
+            if options and self.rng.random() < self.voice_rate:
+                word = options[int(self.rng.integers(len(options)))]
+            words.append(word)
+        return " ".join(words)
+
+    def spearfish_queries(self, entities: Sequence[Entity], n: int,
+                          forms_weights: Mapping[str, float] = DEFAULT_FORM_WEIGHTS, *, typo: bool = True,
+                          popularity: Sequence[float] | np.ndarray | None = None) -> list[NoisyQuery]:
+        """`n` queries, each for a target drawn (with replacement) from `entities`: uniformly, or in
+        proportion to `popularity` (one weight >= 0 per entity). Each query's form is drawn from
+        `forms_weights` among the forms the target supports (no artist name: no "artist_title" or
+        "title_artist"; "title" if none is left). With `typo`, a query is misspelt with chance `typo_rate`.
+
+        >>> track = Entity("t1", "track", "Hey Jude", "demo", "1", artist_name="The Beatles")
+        >>> [q.text for q in QueryNoise(seed=3).spearfish_queries([track], 2, {"artist_title": 1.0}, typo=False)]
+        ['The Beatles Hey Jude', 'The Beatles Hey Jude']
+        """
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+            raise ValueError(f"n must be an int >= 0, got {n!r}")
+        form_weights = _check_weights("forms_weights", forms_weights, FORMS)
+        if n and not entities:
+            raise ValueError("entities is empty; give at least one target entity")
+        targets = self.rng.choice(len(entities), size=n, p=_popularity_p(popularity, len(entities))) if n else []
+        return [self._spearfish_one(entities[int(i)], form_weights, typo) for i in targets]
+
+    def _spearfish_one(self, entity: Entity, form_weights: dict[str, float], typo: bool) -> NoisyQuery:
+        needs_artist = ("artist_title", "title_artist")
+        allowed = [f for f, w in form_weights.items() if w > 0 and (entity.artist_name or f not in needs_artist)]
+        form = "title"
+        if allowed:
+            p = np.array([form_weights[f] for f in allowed])
+            form = allowed[int(self.rng.choice(len(allowed), p=p / p.sum()))]
+        text = intended = self.formulate(entity, form)
+        operators: tuple[str, ...] = ()
+        if typo and self.rng.random() < self.typo_rate:
+            text, operators = self._misspell(intended, None)
+        return NoisyQuery(text, entity.entity_id, form, len(operators), operators, intended)
+
+
+def _spelled(word: str) -> tuple[str, ...]:
+    """("twenty two",) for "22": two-digit numbers without a one-word name."""
+    if word.isascii() and word.isdigit() and word == str(int(word)) and 21 <= int(word) <= 99 and int(word) % 10:
+        return (f"{_TENS[int(word) // 10 - 2]} {_UNITS[int(word) % 10]}",)
+    return ()
+
+
+def _check_vector(name: str, values: Sequence[float] | np.ndarray, fix: str) -> np.ndarray:
+    weights = np.asarray(values, dtype=float)
+    if weights.ndim != 1 or weights.size == 0 or not np.all(np.isfinite(weights)) or np.any(weights < 0) \
+            or weights.sum() <= 0:
+        raise ValueError(f"{name} must be finite weights >= 0, not empty and not all 0, got {values!r}; {fix}")
+    return weights
+
+
+def _popularity_p(popularity: Sequence[float] | np.ndarray | None, n_entities: int) -> np.ndarray | None:
+    if popularity is None:
+        return None
+    fix = "add a constant (e.g. playlist_count + 1) to zero-popularity targets"
+    weights = _check_vector("popularity", popularity, fix)
+    if weights.shape != (n_entities,):
+        raise ValueError(f"popularity must hold one weight per entity ({n_entities}), got shape {weights.shape}")
+    return weights / weights.sum()
