@@ -49,6 +49,7 @@ def open_engine(db: str | Path) -> Engine:
                          "such as postgresql+psycopg://user@127.0.0.1:5432/dbname") from exc
     try:
         Base.metadata.create_all(engine)
+        _create_missing_indexes(engine)
         _check_version(engine)
     except OperationalError as exc:
         raise StoreError(f"cannot open the catalog store at {url!r}: {exc.orig}") from exc
@@ -63,6 +64,13 @@ def _sqlite_engine(url: str, database: str | None) -> Engine:
         engine = create_engine(url)
     event.listen(engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def _create_missing_indexes(engine: Engine) -> None:
+    """Indexes added to the schema after a store was created are built when it is next opened."""
+    for table in Base.metadata.sorted_tables:
+        for index in table.indexes:
+            index.create(engine, checkfirst=True)
 
 
 def _check_version(engine: Engine) -> None:

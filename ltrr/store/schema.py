@@ -45,6 +45,7 @@ class EntityRow(Base):
         UniqueConstraint("source", "kind", "source_id", name="uq_entities_source_kind_source_id"),
         CheckConstraint("kind IN ('track', 'artist', 'album', 'playlist')", name="ck_entities_kind"),
         Index("ix_entities_kind_name_key", "kind", "name_key"),
+        Index("ix_entities_kind_id", "kind", "id"),  # streaming one kind in id order
         Index("ix_entities_artist_id", "artist_id"),
         Index("ix_entities_album_id", "album_id"),
     )
