@@ -10,6 +10,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.pool import StaticPool
 
 from ..errors import StoreError
+from . import memory_schema  # noqa: F401  registers the memory_stats table on Base before create_all
 from .schema import SCHEMA_VERSION, Base, meta
 
 
