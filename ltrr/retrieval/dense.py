@@ -1,0 +1,257 @@
+"""Dense retrieval: entities and queries embedded by one encoder, nearest neighbours by cosine similarity.
+
+Entity text templates (what gets embedded, and what the embedding cache is keyed by):
+
+    track     "Title — Artist"            + " — Album" when the album is known and differs from the title
+    album     "Album — Artist"
+    artist    "Artist: genre, genre, genre"  (its 3 heaviest tags, each name once; just "Artist" without tags)
+    playlist  "Name. Description"         (just "Name" without a description)
+
+The query text embedded is `Query.normalized` (folded; the model is uncased anyway, and "Night Drive" and
+"night drive" share one entry of the query-embedding LRU cache), less the words of any "kind" slot ("christmas
+playlists" embeds "christmas") unless they are all the query has; other slots' words stay: they carry meaning.
+
+A "kind" slot is honoured by over-fetching and filtering: the index is asked for
+min(size, max(k, min(max_fetch, 2 * k * ceil(size / n_of_those_kinds)))) neighbours, i.e. about twice what
+k results of a kind would need if kinds were spread evenly, and results of other kinds are dropped. A rare
+kind can therefore come back with fewer than k results.
+
+    >>> from ltrr.retrieval.ann import ExactIndex
+    >>> from ltrr.retrieval.encoders import HashingEncoder
+    >>> from ltrr.understanding.basic import plain_query
+    >>> dense = DenseGenerator(HashingEncoder(), index_factory=ExactIndex).fit(
+    ...     [Entity("t1", "track", "Night Drive", "demo", "t1", artist_name="Vela Moss"),
+    ...      Entity("t2", "track", "Glass Harbour", "demo", "t2", artist_name="Okra Lane")])
+    >>> [c.entity_id for c in dense.generate(plain_query("night drive"), Context.anonymous(), k=1)]
+    ['t1']
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import NotFittedError
+from ..progress import StageFactory, no_progress
+from ..text import fold
+from ..types import Candidate, Context, Entity, EntityKind, Preview, Query
+from .ann import AnnIndex, HnswIndex, load_index
+from .base import check_k
+from .embedding_cache import EmbeddingCache, encode_with_cache
+from .encoders import TextEncoder
+
+logger = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+STATE_FILE = "dense.json"
+SEPARATOR = " — "
+N_ARTIST_TAGS = 3
+INDEX_CHUNK = 16384  # vectors per index.add call during fit (one progress step)
+
+
+def top_tags(entity: Entity, n: int = N_ARTIST_TAGS) -> list[str]:
+    """The n heaviest distinct tag names, heaviest first (ties by name)."""
+    best: dict[str, float] = {}
+    for tag in entity.tags:
+        best[tag.tag] = max(tag.weight, best.get(tag.tag, 0.0))
+    return sorted(best, key=lambda name: (-best[name], name))[:n]
+
+
+def entity_text(entity: Entity) -> str:
+    """The text embedded for an entity, by kind (templates in the module docstring)."""
+    name = " ".join(entity.name.split())
+    if entity.kind == "artist":
+        tags = top_tags(entity)
+        return f"{name}: {', '.join(tags)}" if tags else name
+    if entity.kind == "playlist":
+        description = " ".join((entity.description or "").split())
+        return f"{name}. {description}" if description else name
+    parts = [name, entity.artist_name or ""]
+    if entity.kind == "track" and entity.album_name and entity.album_name.casefold() != entity.name.casefold():
+        parts.append(entity.album_name)
+    return SEPARATOR.join(" ".join(part.split()) for part in parts if part.strip())
+
+
+def query_text(query: Query) -> str:
+    """The text embedded for a query: its normalized text without the words of "kind" slots (when others remain)."""
+    text = query.normalized
+    for slot in query.slots_named("kind"):
+        text = text.replace(fold(slot.matched), " ", 1)
+    return " ".join(text.split()) or query.normalized
+
+
+class DenseGenerator:
+    """Candidates by embedding similarity (score: cosine similarity in [-1, 1], best first).
+
+    index_factory: an index class or zero-argument callable (HnswIndex, ExactIndex), or an index instance
+    whose `clone()` (same parameters, empty) is used, so refitting never reuses a built index.
+    cache_dir: an EmbeddingCache directory; re-fitting then encodes only texts not seen before.
+    query_cache_size: query embeddings kept (LRU, by normalized text); 0 disables the cache.
+    preview_k, hit_threshold: `preview` probes the preview_k nearest entities and counts as hits those with
+    similarity >= hit_threshold (so n_hits <= preview_k); top_score and score_gap come from the same probe.
+    """
+
+    def __init__(self, encoder: TextEncoder, index_factory: Callable[[], AnnIndex] | AnnIndex = HnswIndex,
+                 cache_dir: str | Path | None = None, query_cache_size: int = 4096, name: str = "dense",
+                 batch_size: int = 128, preview_k: int = 16, hit_threshold: float = 0.5,
+                 max_fetch: int = 10_000) -> None:
+        self.encoder = encoder
+        self.index_factory = index_factory
+        self.cache_dir = cache_dir
+        self.query_cache_size = query_cache_size
+        self.name = name
+        self.batch_size = batch_size
+        self.preview_k = preview_k
+        self.hit_threshold = hit_threshold
+        self.max_fetch = max_fetch
+
+    # -- building ---------------------------------------------------------------------------------------------
+
+    def fit(self, entities: Iterable[Entity], progress: StageFactory = no_progress) -> DenseGenerator:
+        """Embed every entity (texts cached on disk when cache_dir is set) and build the index.
+
+        An entity id given twice keeps its last version. Progress stages: "<name>: encode", "<name>: index".
+        """
+        latest = {entity.entity_id: (entity.kind, entity_text(entity)) for entity in entities}
+        texts = [text for _, text in latest.values()]
+        vectors = self._encode(texts, progress)
+        index = self.index_factory() if callable(self.index_factory) else self.index_factory.clone()
+        stage = progress(f"{self.name}: index", len(texts))
+        try:
+            for start in range(0, len(texts), INDEX_CHUNK):
+                index.add(vectors[start:start + INDEX_CHUNK], np.arange(start, min(start + INDEX_CHUNK, len(texts))))
+                stage.update(min(INDEX_CHUNK, len(texts) - start))
+        finally:
+            stage.close()
+        self._set_state(index, list(latest), [kind for kind, _ in latest.values()])
+        logger.info("%s: indexed %d entities with %s", self.name, len(texts), self.encoder.model_id)
+        return self
+
+    def _encode(self, texts: list[str], progress: StageFactory = no_progress) -> np.ndarray:
+        cache = EmbeddingCache(self.cache_dir) if self.cache_dir is not None else None
+        return encode_with_cache(self.encoder, texts, cache, batch_size=self.batch_size,
+                                 progress=lambda description, total: progress(f"{self.name}: {description}", total))
+
+    def _set_state(self, index: AnnIndex, entity_ids: list[str], kinds: list[EntityKind]) -> None:
+        self.index_ = index
+        self.entity_ids_ = entity_ids                  # label -> entity id (labels are 0..n-1)
+        self.kinds_ = kinds                            # label -> kind
+        self.label_of_ = {entity_id: label for label, entity_id in enumerate(entity_ids)}
+        self.kind_counts_ = Counter(kinds)
+        self.query_vectors_: OrderedDict[str, np.ndarray] = OrderedDict()
+
+    def add(self, entities: Iterable[Entity]) -> None:
+        """Embed and index `entities` now; an id already indexed gets its new text, vector and kind."""
+        self._check_fitted()
+        latest = {entity.entity_id: entity for entity in entities}
+        if not latest:
+            return
+        vectors = self._encode([entity_text(entity) for entity in latest.values()])
+        labels = []
+        for entity_id, entity in latest.items():
+            label = self.label_of_.setdefault(entity_id, len(self.entity_ids_))
+            if label == len(self.entity_ids_):
+                self.entity_ids_.append(entity_id)
+                self.kinds_.append(entity.kind)
+            else:
+                self.kind_counts_[self.kinds_[label]] -= 1
+                self.kinds_[label] = entity.kind
+            self.kind_counts_[entity.kind] += 1
+            labels.append(label)
+        self.index_.add(vectors, np.array(labels, dtype=np.int64))
+
+    # -- retrieval --------------------------------------------------------------------------------------------
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "index_"):
+            raise NotFittedError(f"{type(self).__name__} {self.name!r} is not fitted; call fit(entities) first")
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """The query embedding, shape (1, dim), from the LRU cache when the same text was seen recently."""
+        self._check_fitted()
+        vector = self.query_vectors_.get(text)
+        if vector is not None:
+            self.query_vectors_.move_to_end(text)
+            return vector
+        vector = self.encoder.encode([text])
+        vector.setflags(write=False)  # shared by every later hit on the cache
+        if self.query_cache_size > 0:
+            self.query_vectors_[text] = vector
+            if len(self.query_vectors_) > self.query_cache_size:
+                self.query_vectors_.popitem(last=False)
+        return vector
+
+    def _fetch_size(self, k: int, n_wanted: int) -> int:
+        size = len(self.index_)
+        return min(size, max(k, min(self.max_fetch, 2 * k * math.ceil(size / n_wanted))))
+
+    def generate(self, query: Query, context: Context, k: int) -> list[Candidate]:
+        """The k entities most similar to the query text (of the kinds a "kind" slot asks for, if any)."""
+        check_k(k)
+        self._check_fitted()
+        if k == 0 or not query.tokens or len(self.index_) == 0:
+            return []
+        wanted = {slot.value for slot in query.slots_named("kind")}
+        n_wanted = sum(self.kind_counts_[kind] for kind in wanted)
+        if wanted and n_wanted == 0:
+            return []
+        fetch = self._fetch_size(k, n_wanted) if wanted else k
+        labels, scores = self.index_.search(self.embed_query(query_text(query)), fetch)
+        found = [(label, score) for label, score in zip(labels[0].tolist(), scores[0].tolist())
+                 if not wanted or self.kinds_[label] in wanted]
+        return [Candidate(self.entity_ids_[label], self.kinds_[label], self.name, score, rank)
+                for rank, (label, score) in enumerate(found[:k])]
+
+    def preview(self, query: Query, context: Context) -> Preview:
+        """One small probe (preview_k neighbours, kind slots ignored): hits above hit_threshold, best score
+        and the gap between the two best."""
+        self._check_fitted()
+        if not query.tokens or len(self.index_) == 0:
+            return Preview(self.name, 0, 0.0, 0.0)
+        _, scores = self.index_.search(self.embed_query(query_text(query)), self.preview_k)
+        scores = scores[0]
+        gap = float(scores[0] - scores[1]) if len(scores) >= 2 else 0.0
+        return Preview(self.name, int(np.sum(scores >= self.hit_threshold)), float(scores[0]) if len(scores) else 0.0,
+                       gap)
+
+    # -- persistence ------------------------------------------------------------------------------------------
+
+    def _params(self) -> dict:
+        return {"query_cache_size": self.query_cache_size, "name": self.name, "batch_size": self.batch_size,
+                "preview_k": self.preview_k, "hit_threshold": self.hit_threshold, "max_fetch": self.max_fetch}
+
+    def save(self, directory: str | Path) -> None:
+        """Write the index (under index/) and dense.json: parameters, encoder model_id, label -> (id, kind)."""
+        self._check_fitted()
+        directory = Path(directory)
+        self.index_.save(directory / "index")
+        state = {"format_version": FORMAT_VERSION, "model_id": self.encoder.model_id, "dim": self.encoder.dim,
+                 "params": self._params(), "entity_ids": self.entity_ids_, "kinds": self.kinds_}
+        (directory / STATE_FILE).write_text(json.dumps(state), encoding="utf-8")
+
+    @classmethod
+    def load(cls, directory: str | Path, encoder: TextEncoder, cache_dir: str | Path | None = None) -> DenseGenerator:
+        """A fitted generator from `save`; `encoder` must be the model it was built with (same model_id)."""
+        path = Path(directory) / STATE_FILE
+        if not path.exists():
+            raise FileNotFoundError(f"no dense generator at {directory} ({STATE_FILE} is missing); save one there")
+        state = json.loads(path.read_text(encoding="utf-8"))
+        if state.get("format_version") != FORMAT_VERSION:
+            raise ValueError(f"{path} has format_version {state.get('format_version')!r}, expected "
+                             f"{FORMAT_VERSION}; refit and save the dense generator again")
+        if state["model_id"] != encoder.model_id:
+            raise ValueError(f"the dense index at {directory} was built with encoder {state['model_id']!r}, got "
+                             f"{encoder.model_id!r}; pass that encoder, or refit with the new one")
+        index = load_index(Path(directory) / "index")
+        generator = cls(encoder, index_factory=index, cache_dir=cache_dir, **state["params"])
+        generator._set_state(index, state["entity_ids"], state["kinds"])
+        return generator
+
+
+__all__ = ["DenseGenerator", "entity_text", "query_text", "top_tags"]
