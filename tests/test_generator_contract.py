@@ -90,3 +90,24 @@ def test_random_unicode_never_breaks_a_generator(built, text):
     for gen in generators.generators.values():
         check_candidates(gen, gen.generate(query, Context.anonymous(), k=5), 5)
         gen.preview(query, Context.anonymous())
+
+
+HOSTILE = ["a" * 10_000, "night\x00drive\x1b[31m", "🎧🔥 night", "שיר לילה", "ليلة", "'; DROP TABLE entities; --",
+           "%_\\' OR 1=1", "Ｎｉｇｈｔ　Ｄｒｉｖｅ", "night " * 3000]
+
+
+@pytest.mark.parametrize("text", HOSTILE, ids=range(len(HOSTILE)))
+def test_hostile_queries_are_answered_not_raised(built, text):
+    generators, store = built
+    query = generators.parser.parse(text)
+    assert len(query.text) <= 512
+    for gen in generators.generators.values():
+        check_candidates(gen, gen.generate(query, Context.anonymous(), k=5), 5)
+    assert store.counts().tracks > 0  # the SQL-looking text did nothing to the store
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\t\n", "\x00\x01"])
+def test_empty_text_is_a_clear_value_error(built, text):
+    generators, _ = built
+    with pytest.raises(ValueError, match="query text is empty"):
+        generators.parser.parse(text)
