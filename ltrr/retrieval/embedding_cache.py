@@ -60,6 +60,11 @@ class _Lookup:
     vectors: list[np.ndarray]
     dim: int
 
+    def find(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(position in `self.keys`, whether it is there) for each key."""
+        position = np.minimum(np.searchsorted(self.keys, keys), len(self.keys) - 1)
+        return position, self.keys[position] == keys
+
 
 class EmbeddingCache:
     """Embeddings of texts per model, on disk under `directory` (created if needed)."""
@@ -105,12 +110,11 @@ class EmbeddingCache:
         lookup = self._lookup(model_id)
         if lookup is None:
             return np.zeros((len(texts), 0), dtype=np.float32), np.arange(len(texts), dtype=np.int64)
-        keys = text_keys(texts)
-        position = np.minimum(np.searchsorted(lookup.keys, keys), len(lookup.keys) - 1)
-        found = lookup.keys[position] == keys
+        position, found = lookup.find(text_keys(texts))
         out = np.zeros((len(texts), lookup.dim), dtype=np.float32)
-        for segment in np.unique(lookup.segments[position[found]]):
-            targets = np.flatnonzero(found)[lookup.segments[position[found]] == segment]
+        segments = np.where(found, lookup.segments[position], -1)
+        for segment in np.unique(segments[found]):
+            targets = np.flatnonzero(segments == segment)
             out[targets] = lookup.vectors[segment][lookup.rows[position[targets]]]
         return out, np.flatnonzero(~found).astype(np.int64)
 
@@ -128,8 +132,7 @@ class EmbeddingCache:
         _, first = np.unique(keys, return_index=True)
         first = np.sort(first)
         if lookup is not None:
-            position = np.minimum(np.searchsorted(lookup.keys, keys[first]), len(lookup.keys) - 1)
-            first = first[lookup.keys[position] != keys[first]]
+            first = first[~lookup.find(keys[first])[1]]
         if len(first) == 0:
             return 0
         self._append(model_id, keys[first], vectors[first])
@@ -144,7 +147,7 @@ class EmbeddingCache:
             _write_atomic(self.directory / f"{name}.{suffix}.npy", lambda f, a=array: np.save(f, a))
         manifest = self._manifest()
         kept = [s for s in manifest["segments"] if s["name"] not in set(replaces)]
-        entry = {"name": name, "model_id": model_id, "count": int(len(keys)), "dim": int(vectors.shape[1])}
+        entry = {"name": name, "model_id": model_id, "count": len(keys), "dim": int(vectors.shape[1])}
         manifest["segments"] = [*kept, entry]
         text = json.dumps(manifest, indent=1)
         _write_atomic(self.directory / MANIFEST, lambda f: f.write(text.encode("utf-8")))
@@ -180,7 +183,7 @@ def _write_atomic(path: Path, write) -> None:
 
 
 def encode_with_cache(encoder: TextEncoder, texts: Sequence[str], cache: EmbeddingCache | None,
-                      progress: StageFactory = no_progress, batch_size: int = 128,
+                      progress: StageFactory = no_progress, batch_size: int = 64,
                       flush_every: int = 16384) -> np.ndarray:
     """Embeddings of `texts` (len(texts), encoder.dim), encoding each distinct text `cache` lacks once.
 
