@@ -181,8 +181,8 @@ class BM25Generator:
         for segment in ("base", "delta"):
             postings = getattr(index, segment)
             arrays.update({f"{segment}_{field}": getattr(postings, field) for field in _POSTINGS})
-        for key, array in arrays.items():
-            np.save(path / f"{key}.npy", array, allow_pickle=False)
+        for key, values in arrays.items():
+            np.save(path / f"{key}.npy", values, allow_pickle=False)
 
     @classmethod
     def load(cls, directory: str | Path) -> BM25Generator:
