@@ -186,7 +186,9 @@ class Preview:
     """What a generator can say about a query cheaply, before retrieving (features for the bandit).
 
     n_hits: entities that match at all (an estimate where exact counting is costly); top_score: the best
-    score (0.0 with no hit); score_gap: best minus second best (0.0 with fewer than two hits).
+    score the generator found (0.0 when it found nothing; a similarity search always finds a nearest
+    neighbour, so dense reports its score even when n_hits, counted above a threshold, is 0); score_gap:
+    best minus second best (0.0 with fewer than two results).
     """
 
     source: str

@@ -51,11 +51,12 @@ class SentenceEncoder:
     """all-MiniLM-L6-v2 (Reimers & Gurevych, EMNLP 2019) on the CPU, loaded offline on first use.
 
     n_threads: torch intra-op threads, a process-wide torch setting applied when the model loads (None leaves
-    torch's default). Default 1: on 2 cores shared with other processes, 1 thread encoded single queries in
-    14 ms (p50; p95 20-28 ms) against 25-31 ms (p95 137-503 ms) with 2, and batches 2.3x faster (~240 against
-    ~95 texts/s); 2 threads only won on idle cores, for batches (~375 against ~250 texts/s).
-    Batches of 64 were as fast as 128 or faster, 256 slower (more padding). Texts longer than the model's
-    256 word pieces are truncated.
+    torch's default). Measured on 2 cores: while they were idle, 2 threads encoded a single query in 7.9 ms
+    (p50; 1 thread: 13.6 ms) and batches at up to ~375 texts/s (1 thread: ~250-280); while another process
+    kept the cores busy, 2 threads fell to 25-31 ms per query (p95 137-503 ms) and ~95 texts/s, and 1 thread
+    held 14 ms (p95 17-28 ms) and ~240 texts/s. Default 1, the safe choice on shared cores; use 2 with cores
+    of your own. Batches of 64 were as fast as 128 or faster, 256 slower (more padding). Texts longer than
+    the model's 256 word pieces are truncated.
     """
 
     model_id = "sentence-transformers/all-MiniLM-L6-v2"
