@@ -74,12 +74,11 @@ def recall_table(generators: Mapping[str, CandidateGenerator], parse: Callable[[
     for query in queries:
         parsed = parse(query.text)
         lists = {name: gen.generate(parsed, Context.anonymous(), max(ks)) for name, gen in generators.items()}
-        rows = {name: [c.entity_id for c in found] for name, found in lists.items()}
-        rows["union"] = []
+        ranked_at = {name: [[c.entity_id for c in found]] * len(ks) for name, found in lists.items()}
+        ranked_at["union"] = [union_at(list(lists.values()), k) for k in ks]
         per_class = sums.setdefault(query.query_class, {})
-        for name, ranked in rows.items():
-            values = [recall_at(union_at(list(lists.values()), k) if name == "union" else ranked, query.relevant, k)
-                      for k in ks]
+        for name, rankings in ranked_at.items():
+            values = [recall_at(ranked, query.relevant, k) for ranked, k in zip(rankings, ks)]
             per_class[name] = per_class.get(name, np.zeros(len(ks))) + np.asarray(values)
         counts[query.query_class] = counts.get(query.query_class, 0) + 1
         stage.update(1)

@@ -62,7 +62,7 @@ def ingest_lastfm(store: CatalogStore, path: Path, *, skip_bad: bool = False, re
     problems = Problems()
     report = IngestReport("lastfm")
     data = _read(files, problems, progress)
-    report.read = {what: len(getattr(data, what)) + sum(p.file == str(file) for p in problems.items)
+    report.read = {what: len(getattr(data, what)) + problems.count_in(file)
                    for what, file in files.items()}
     settle_problems(problems, report, skip_bad, rejects_path)
 

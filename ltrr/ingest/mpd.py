@@ -55,8 +55,8 @@ def ingest_mpd(store: CatalogStore, path: Path, *, skip_bad: bool = False, rejec
     report = IngestReport("mpd")
     tracks = _read_tracks(tracks_file, problems, progress)
     playlists = _read_playlists(playlists_file, set(tracks), problems, progress)
-    report.read = {"tracks": len(tracks) + _count(problems, tracks_file),
-                   "playlists": len(playlists) + _count(problems, playlists_file)}
+    report.read = {"tracks": len(tracks) + problems.count_in(tracks_file),
+                   "playlists": len(playlists) + problems.count_in(playlists_file)}
     settle_problems(problems, report, skip_bad, rejects_path)
 
     artists = _artists(tracks, playlists)
@@ -72,10 +72,6 @@ def ingest_mpd(store: CatalogStore, path: Path, *, skip_bad: bool = False, rejec
         report.add("playlist lists", writer.replace_playlist_tracks(memberships, progress=stage.update))
         stage.close()
     return report
-
-
-def _count(problems: Problems, file: Path) -> int:
-    return sum(1 for p in problems.items if p.file == str(file))
 
 
 def _write(writer, batch: list[Entity], fields: tuple[str, ...], progress: StageFactory):

@@ -49,6 +49,10 @@ class Problems:
     def __len__(self) -> int:
         return len(self.items)
 
+    def count_in(self, file: Path | str) -> int:
+        """Bad rows found in one input file."""
+        return sum(1 for p in self.items if p.file == str(file))
+
     def raise_unless(self, skip_bad: bool) -> None:
         """Without --skip-bad any bad row stops the ingest before anything is written."""
         if self.items and not skip_bad:
