@@ -195,3 +195,43 @@ class Preview:
     n_hits: int
     top_score: float
     score_gap: float
+
+
+@dataclass(frozen=True, slots=True)
+class Arm:
+    """A retrieval plan: which generators to call and how many candidates each contributes.
+
+    `plan` holds (generator name, k) pairs with k >= 1, in the engine's generator order; a generator
+    absent from the plan is not called.
+
+        >>> Arm("bm25_dense", (("bm25", 150), ("dense", 150))).budget
+        300
+    """
+
+    name: str
+    plan: tuple[tuple[str, int], ...]
+
+    @property
+    def budget(self) -> int:
+        """Total candidates the plan asks for."""
+        return sum(k for _, k in self.plan)
+
+    def k(self, generator: str) -> int:
+        """Candidates asked of `generator` (0 when the plan does not call it)."""
+        return dict(self.plan).get(generator, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The plan a policy chose for one search, with the probability of that choice.
+
+    pmf: the probability of every arm of the catalogue, in catalogue order (sums to 1); arm_index: the
+    chosen arm's position in it; propensity == pmf[arm_index]. A deterministic policy logs 1.0.
+    """
+
+    arm: Arm
+    arm_index: int
+    propensity: float
+    pmf: tuple[float, ...]
+    policy: str
+    policy_version: int = 0
