@@ -142,3 +142,19 @@ def test_clone_is_empty_with_the_same_parameters():
     twin = index.clone()
     assert len(twin) == 0 and (twin.M, twin.ef_search, twin.seed) == (16, 64, 1)
     assert len(ExactIndex().clone()) == 0
+
+
+@pytest.mark.parametrize("make", MAKERS)
+def test_removed_ids_leave_every_search_and_come_back_when_added(make, tmp_path):
+    index = make()
+    vectors = np.eye(4, dtype=np.float32)
+    index.add(vectors, np.array([10, 11, 12, 13]))
+    index.remove(np.array([11, 99, 11]))  # unknown and repeated ids are ignored
+    assert len(index) == 3
+    ids, _ = index.search(vectors[1:2], k=4)
+    assert sorted(ids[0].tolist()) == [10, 12, 13]
+    index.save(tmp_path)
+    loaded = type(index).load(tmp_path)
+    assert len(loaded) == 3 and 11 not in loaded.search(vectors[1:2], k=3)[0][0].tolist()
+    loaded.add(vectors[1:2], np.array([11]))
+    assert len(loaded) == 4 and loaded.search(vectors[1:2], k=1)[0][0].tolist() == [11]

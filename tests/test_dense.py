@@ -315,6 +315,27 @@ def test_refit_with_a_warm_cache_encodes_only_changed_texts(tmp_path):
     assert encoder.seen == ["Slow Tides — Okra Lane"]
 
 
+@pytest.mark.parametrize("index_factory", [ExactIndex, HnswIndex(M=8, ef_construction=50, seed=0, n_threads=1)])
+def test_sync_after_load_touches_only_what_changed(tmp_path, index_factory):
+    encoder = CountingEncoder(HashingEncoder(dim=64, seed=0))
+    DenseGenerator(encoder, index_factory=index_factory, cache_dir=tmp_path / "cache").fit(CATALOG).save(tmp_path / "d")
+    loaded = DenseGenerator.load(tmp_path / "d", encoder, cache_dir=tmp_path / "cache")
+    encoder.seen.clear()
+    assert loaded.sync(CATALOG) == {"added": 0, "changed": 0, "removed": 0, "unchanged": len(CATALOG)}
+    assert encoder.seen == []
+    renamed = dataclasses.replace(CATALOG[3], name="Copper Lanterns")
+    catalog = [*CATALOG[:3], renamed, *CATALOG[5:], entity("t9", "track", "Paper Moons", artist_name="Okra Lane")]
+    assert loaded.sync(catalog) == {"added": 1, "changed": 1, "removed": 1, "unchanged": len(CATALOG) - 2}
+    assert sorted(encoder.seen) == ["Copper Lanterns — Okra Lane", "Paper Moons — Okra Lane"]
+    found = {c.entity_id for c in loaded.generate(plain_query("paper"), ANY, len(catalog))}
+    assert "t5" not in found and "t9" in found and len(found) == len(catalog)
+    assert loaded.generate(plain_query("copper lanterns"), ANY, 1)[0].entity_id == "t4"
+    loaded.save(tmp_path / "d")  # a removed entity stays removed across save/load
+    again = DenseGenerator.load(tmp_path / "d", encoder)
+    assert again.sync(catalog)["unchanged"] == len(catalog)
+    assert "t5" not in {c.entity_id for c in again.generate(plain_query("paper suns"), ANY, 20)}
+
+
 def test_fit_reports_progress_and_keeps_the_last_copy_of_an_id():
     events = []
 

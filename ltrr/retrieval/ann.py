@@ -1,7 +1,8 @@
 """Nearest-neighbour indexes over unit-norm vectors, one interface: `search(vectors, k) -> (ids, scores)`.
 
 Scores are cosine similarities (dot products of unit vectors), best first; ids are the int64 labels given to
-`add`. Adding an id that is already indexed replaces its vector. `ExactIndex` scans every vector (numpy);
+`add`. Adding an id that is already indexed replaces its vector; `remove` takes ids out of every later search
+(ids not indexed are ignored), and adding a removed id brings it back. `ExactIndex` scans every vector (numpy);
 `HnswIndex` is approximate (hnswlib; Malkov & Yashunin, TPAMI 2018), the only module importing hnswlib.
 
     >>> index = ExactIndex()
@@ -34,6 +35,8 @@ class AnnIndex(Protocol):
     def save(self, directory: str | Path) -> None: ...
 
     def clone(self) -> AnnIndex: ...
+
+    def remove(self, ids: np.ndarray) -> None: ...
 
     def __len__(self) -> int: ...
 
@@ -120,6 +123,18 @@ class ExactIndex:
         self._ids[rows] = ids
         self._row_of.update(zip(ids[new].tolist(), rows[new].tolist()))
 
+    def remove(self, ids: np.ndarray) -> None:
+        """Swap each removed row with the last used one, so the used rows stay contiguous."""
+        for label in np.asarray(ids, dtype=np.int64).tolist():
+            row = self._row_of.pop(label, None)
+            if row is None:
+                continue
+            last = len(self)  # len already counts the pop: this is the last used row
+            if row != last:
+                self._vectors[row] = self._vectors[last]
+                self._ids[row] = self._ids[last]
+                self._row_of[int(self._ids[row])] = row
+
     def _reserve(self, size: int, dim: int) -> None:
         capacity = 0 if self._vectors is None else len(self._vectors)
         if size > capacity:  # grow by doubling: adding one at a time stays amortized O(1) copies
@@ -184,9 +199,10 @@ class HnswIndex:
         self.seed = seed
         self.n_threads = n_threads
         self._index: Any = None
+        self._removed: set[int] = set()  # labels marked deleted in the graph
 
     def __len__(self) -> int:
-        return 0 if self._index is None else self._index.get_current_count()
+        return 0 if self._index is None else self._index.get_current_count() - len(self._removed)
 
     @property
     def dim(self) -> int | None:
@@ -208,10 +224,21 @@ class HnswIndex:
             self._index = _hnswlib().Index(space="ip", dim=vectors.shape[1])
             self._index.init_index(max_elements=max(len(ids), 1024), M=self.M,
                                    ef_construction=self.ef_construction, random_seed=self.seed)
-        needed = len(self) + len(ids)  # an upper bound: replaced ids take no new slot
+        needed = self._index.get_current_count() + len(ids)  # an upper bound: replaced ids take no new slot
         if needed > self._index.get_max_elements():
             self._index.resize_index(max(needed, 2 * self._index.get_max_elements()))
-        self._index.add_items(vectors, ids, num_threads=self.n_threads)
+        self._index.add_items(vectors, ids, num_threads=self.n_threads)  # re-adding a deleted label revives it
+        self._removed.difference_update(ids.tolist())
+
+    def remove(self, ids: np.ndarray) -> None:
+        """Mark the labels deleted: hnswlib skips them in searches but keeps them as graph links."""
+        if self._index is None:
+            return
+        known = set(self._index.get_ids_list())
+        for label in np.asarray(ids, dtype=np.int64).tolist():
+            if label in known and label not in self._removed:
+                self._index.mark_deleted(label)
+                self._removed.add(label)
 
     def search(self, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         vectors = _check_search(vectors, k, self.dim)
@@ -224,7 +251,8 @@ class HnswIndex:
 
     def save(self, directory: str | Path) -> None:
         directory = Path(directory)
-        _write_params(directory, {"kind": "hnsw", "dim": self.dim, "count": len(self), **self._params()})
+        _write_params(directory, {"kind": "hnsw", "dim": self.dim, "count": len(self), **self._params(),
+                                  "removed": sorted(self._removed)})
         if self._index is not None:
             self._index.save_index(str(directory / "hnsw.bin"))
 
@@ -235,7 +263,10 @@ class HnswIndex:
         index = cls(params["M"], params["ef_construction"], params["ef_search"], params["seed"], params["n_threads"])
         if params["dim"] is not None:
             index._index = _hnswlib().Index(space="ip", dim=params["dim"])
-            index._index.load_index(str(directory / "hnsw.bin"), max_elements=max(params["count"], 1024))
+            removed = params.get("removed", [])
+            index._index.load_index(str(directory / "hnsw.bin"),
+                                    max_elements=max(params["count"] + len(removed), 1024))
+            index._removed = set(removed)
         return index
 
 
