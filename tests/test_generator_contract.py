@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from ltrr.config import EngineConfig
 from ltrr.retrieval.base import CandidateGenerator, union
-from ltrr.retrieval.build import GENERATOR_NAMES, build_generators, load_snapshot
+from ltrr.retrieval.build import GENERATOR_NAMES, build_generators, exploring, load_snapshot
 from ltrr.retrieval.encoders import HashingEncoder
 from ltrr.store import CatalogStore
 from ltrr.synthetic import generate_catalog, write_catalog
@@ -25,7 +25,7 @@ def built():
     settings_ = dataclasses.replace(EngineConfig().catalog.synthetic, n_artists=40, n_playlists=20, n_users=5)
     store = CatalogStore.open("sqlite://")
     write_catalog(store, generate_catalog(settings_))
-    generators = build_generators(load_snapshot(store), encoder=HashingEncoder(dim=32), seed=3)
+    generators = build_generators(load_snapshot(store), encoder=HashingEncoder(dim=32), config=exploring(3))
     yield generators, store
     store.close()
 

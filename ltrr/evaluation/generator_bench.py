@@ -18,7 +18,7 @@ from ..bench import peak_rss_mb, summarize
 from ..progress import StageFactory, no_progress
 from ..retrieval.ann import ExactIndex
 from ..retrieval.bm25 import BM25Generator
-from ..retrieval.build import GENERATOR_NAMES, fit_generator, load_snapshot
+from ..retrieval.build import GENERATOR_NAMES, exploring, fit_generator, load_snapshot
 from ..retrieval.dense import DenseGenerator, entity_text, query_text
 from ..retrieval.embedding_cache import EmbeddingCache, encode_with_cache
 from ..retrieval.encoders import TextEncoder
@@ -62,7 +62,7 @@ def bench_generators(store: CatalogStore, *, encoder: TextEncoder, cache_dir: st
     generators = {}
     for name in GENERATOR_NAMES:
         start = time.perf_counter()
-        generators[name] = fit_generator(name, snapshot, parser, encoder, cache_dir, seed, progress)
+        generators[name] = fit_generator(name, snapshot, parser, encoder, cache_dir, exploring(seed), progress)
         result["build_s"][name] = time.perf_counter() - start
     texts = query_texts(snapshot.entities, n_queries, seed)
     result["parse"] = _timed([lambda t=t: parser.parse(t) for t in texts])

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..progress import StageFactory, no_progress
-from ..retrieval.build import GENERATOR_NAMES, build_generators, load_snapshot
+from ..retrieval.build import GENERATOR_NAMES, build_generators, exploring, load_snapshot
 from ..retrieval.encoders import TextEncoder
 from ..simulation.noise import QueryNoise
 from ..store import CatalogStore
@@ -48,7 +48,7 @@ def evaluate_generators(store: CatalogStore, *, encoder: TextEncoder, cache_dir:
         keep = np.random.default_rng(seed).choice(len(topical), size=max_topical, replace=False)
         topical = [topical[i] for i in sorted(keep)]
     snapshot = load_snapshot(store, exclude=held_out, progress=progress)
-    built = build_generators(snapshot, encoder=encoder, cache_dir=cache_dir, seed=seed, names=names,
+    built = build_generators(snapshot, encoder=encoder, cache_dir=cache_dir, config=exploring(seed), names=names,
                              progress=progress)
     tracks = [e for e in snapshot.entities if e.kind == "track"]
     clean, typo = spearfish_sets(tracks, n_spearfish, seed)

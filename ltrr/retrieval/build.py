@@ -11,14 +11,16 @@ memberships then reach no generator, which is how an evaluation holds playlist q
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from ..config_sections import GENERATOR_NAMES, RetrievalConfig
 from ..progress import StageFactory, no_progress
 from ..store import CatalogStore
 from ..types import Entity
 from ..understanding.lexicon import Lexicon
 from ..understanding.parser import QueryParser
+from .ann import ExactIndex, HnswIndex
 from .base import CandidateGenerator
 from .bm25 import BM25Generator
 from .dense import DenseGenerator
@@ -26,8 +28,6 @@ from .encoders import TextEncoder
 from .exploration import ExplorationGenerator
 from .memory import MemoryGenerator
 from .structured import StructuredGenerator
-
-GENERATOR_NAMES = ("bm25", "dense", "structured", "memory", "exploration")
 
 
 @dataclass(frozen=True)
@@ -70,9 +70,10 @@ class GeneratorSet:
 
 
 def build_generators(snapshot: CatalogSnapshot, *, encoder: TextEncoder, cache_dir: str | Path | None = None,
-                     seed: int = 0, names: Sequence[str] = GENERATOR_NAMES,
+                     config: RetrievalConfig = RetrievalConfig(), names: Sequence[str] | None = None,
                      progress: StageFactory = no_progress) -> GeneratorSet:
-    """Fit the named generators (default: all five) on the snapshot."""
+    """Fit the named generators (default: `config.generators`) on the snapshot, each from its config table."""
+    names = config.generators if names is None else tuple(names)
     unknown = set(names) - set(GENERATOR_NAMES)
     if unknown:
         raise ValueError(f"unknown generators {sorted(unknown)}; choose from {GENERATOR_NAMES}")
@@ -80,21 +81,45 @@ def build_generators(snapshot: CatalogSnapshot, *, encoder: TextEncoder, cache_d
     built: dict[str, CandidateGenerator] = {}
     for name in names:
         stage = progress(f"fit {name}", None)
-        built[name] = fit_generator(name, snapshot, parser, encoder, cache_dir, seed, progress)
+        built[name] = fit_generator(name, snapshot, parser, encoder, cache_dir, config, progress)
         stage.close()
     return GeneratorSet(parser, built)
 
 
+def exploring(seed: int, config: RetrievalConfig = RetrievalConfig()) -> RetrievalConfig:
+    """`config` with the exploration generator's seed replaced (evaluations draw it from their own seed)."""
+    return replace(config, exploration=replace(config.exploration, seed=seed))
+
+
+def make_dense(encoder: TextEncoder, cache_dir: str | Path | None, config: RetrievalConfig) -> DenseGenerator:
+    """An unfitted dense generator from `[retrieval.dense]`."""
+    dense = config.dense
+    index = ExactIndex() if dense.exact else HnswIndex(dense.M, dense.ef_construction, dense.ef_search)
+    return DenseGenerator(encoder, index_factory=index, cache_dir=cache_dir, query_cache_size=dense.query_cache_size,
+                          batch_size=dense.batch_size, preview_k=dense.preview_k, hit_threshold=dense.hit_threshold,
+                          kind_index_share=dense.kind_index_share)
+
+
 def fit_generator(name: str, snapshot: CatalogSnapshot, parser: QueryParser, encoder: TextEncoder,
-         cache_dir: str | Path | None, seed: int, progress: StageFactory) -> CandidateGenerator:
-    """Fit one generator by name on the snapshot."""
+                  cache_dir: str | Path | None, config: RetrievalConfig = RetrievalConfig(),
+                  progress: StageFactory = no_progress) -> CandidateGenerator:
+    """Fit one generator by name on the snapshot, with its `[retrieval.<name>]` parameters."""
     if name == "bm25":
-        return BM25Generator().fit(snapshot.entities, playlist_names=snapshot.names_by_track())
+        bm25 = config.bm25
+        return BM25Generator(bm25.k1, bm25.b, bm25.epsilon, bm25.field_weights(), bm25.popularity_weight).fit(
+            snapshot.entities, playlist_names=snapshot.names_by_track())
     if name == "dense":
-        return DenseGenerator(encoder, cache_dir=cache_dir).fit(snapshot.entities, progress=progress)
+        return make_dense(encoder, cache_dir, config).fit(snapshot.entities, progress=progress)
     if name == "structured":
-        return StructuredGenerator(parser).fit(snapshot.entities)
+        return StructuredGenerator(parser, popularity_weight=config.structured.popularity_weight,
+                                   years_widening=config.structured.years_widening).fit(snapshot.entities)
     if name == "memory":
-        return MemoryGenerator().fit(snapshot.entities, playlist_tracks=snapshot.playlist_tracks,
-                                     playlist_names=snapshot.playlist_names, progress=progress)
-    return ExplorationGenerator(seed=seed).fit(snapshot.entities, progress=progress)
+        memory = config.memory
+        return MemoryGenerator(memory.half_life_days, memory.prior_strength, memory.max_per_key, memory.n_tags,
+                               memory.typo_discount).fit(
+            snapshot.entities, playlist_tracks=snapshot.playlist_tracks, playlist_names=snapshot.playlist_names,
+            progress=progress)
+    exploration = config.exploration
+    return ExplorationGenerator(mode=exploration.mode, seed=exploration.seed, new_days=exploration.new_days,
+                                tail_share=exploration.tail_share, novel_window=exploration.novel_window
+                                ).fit(snapshot.entities, progress=progress)
