@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 
 import pytest
@@ -186,3 +187,21 @@ def test_resolve_url(tmp_path):
     assert resolve_url(tmp_path / "x.db") == f"sqlite:///{tmp_path / 'x.db'}"
     assert resolve_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"
     assert resolve_url("sqlite://") == "sqlite://"
+
+
+def test_revision_rises_only_with_a_committed_change(any_store):
+    assert any_store.revision() == 0
+    track = Entity("t1", "track", "Night Drive", "demo", "t1")
+    with any_store.writer() as writer:
+        writer.upsert_entities([track])
+    assert any_store.revision() == 1
+    with any_store.writer() as writer:  # the same row again: nothing changed
+        writer.upsert_entities([track])
+    assert any_store.revision() == 1
+    with pytest.raises(RuntimeError), any_store.writer() as writer:
+        writer.upsert_entities([dataclasses.replace(track, name="Renamed")])
+        raise RuntimeError("crash before commit")
+    assert any_store.revision() == 1 and any_store.get_entities(["t1"])[0].name == "Night Drive"
+    with any_store.writer() as writer:
+        writer.upsert_entities([dataclasses.replace(track, name="Renamed")])
+    assert any_store.revision() == 2

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, func, select
@@ -20,7 +20,7 @@ from sqlalchemy.orm import aliased
 from ..errors import UnknownEntityError
 from ..types import Affinity, CatalogCounts, Entity, Popularity, TagWeight, UserProfile
 from .db import open_engine
-from .schema import EntityRow, entities, entity_tags, playlist_tracks, tags, user_artists, user_tags, users
+from .schema import EntityRow, entities, entity_tags, meta, playlist_tracks, tags, user_artists, user_tags, users
 from .writer import POPULARITY_COLUMNS, CatalogWriter, chunks
 
 
@@ -46,7 +46,17 @@ class CatalogStore:
     def writer(self) -> Iterator[CatalogWriter]:
         """One transaction: every write inside commits together, or none does (on error or crash)."""
         with self.engine.begin() as conn:
-            yield CatalogWriter(conn, datetime.now(timezone.utc).replace(tzinfo=None))
+            writer = CatalogWriter(conn, datetime.now(UTC).replace(tzinfo=None))
+            yield writer
+            if writer.n_changed:
+                _bump_revision(conn)
+
+    def revision(self) -> int:
+        """A counter raised by every write transaction that changed the catalog (0 for a store never written):
+        indexes record the revision they were built from, so an unchanged catalog needs no rebuild."""
+        with self.engine.connect() as conn:
+            found = conn.execute(select(meta.c.value).where(meta.c.key == REVISION_KEY)).scalar()
+        return int(found or 0)
 
     def counts(self) -> CatalogCounts:
         with self.engine.connect() as conn:
@@ -209,3 +219,15 @@ def _load_users(conn: Connection, condition) -> list[UserProfile]:
 
     return [UserProfile(row.id, row.source, ordered(artist_rows.get(row.id, [])), ordered(tag_rows.get(row.id, [])))
             for row in found]
+
+
+REVISION_KEY = "catalog_revision"
+
+
+def _bump_revision(conn: Connection) -> None:
+    """Raise the revision inside the writing transaction, so it commits (or rolls back) with the data."""
+    found = conn.execute(select(meta.c.value).where(meta.c.key == REVISION_KEY).with_for_update()).scalar()
+    if found is None:
+        conn.execute(meta.insert().values(key=REVISION_KEY, value="1"))
+    else:
+        conn.execute(meta.update().where(meta.c.key == REVISION_KEY).values(value=str(int(found) + 1)))

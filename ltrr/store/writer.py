@@ -89,6 +89,7 @@ class CatalogWriter:
     def __init__(self, conn: Connection, now: datetime) -> None:
         self.conn = conn
         self.now = now
+        self.n_changed = 0  # records inserted or updated so far: a change bumps the catalog revision
 
     def upsert_entities(self, batch: Sequence[Entity], fields: Sequence[str] = UPSERT_FIELDS,
                         progress: Progress | None = None) -> WriteCounts:
@@ -106,6 +107,7 @@ class CatalogWriter:
             total += self._upsert_entity_chunk(chunk, compared)
             if progress:
                 progress(len(chunk))
+        self.n_changed += total.changed
         return total
 
     def _upsert_entity_chunk(self, chunk: Sequence[Entity], compared: list[str]) -> WriteCounts:
@@ -154,6 +156,7 @@ class CatalogWriter:
             total += WriteCounts(0, len(changed), len(chunk) - len(changed))
             if progress:
                 progress(len(chunk))
+        self.n_changed += total.changed
         return total
 
     def tag_ids(self, names: Iterable[str]) -> dict[str, int]:
@@ -193,6 +196,7 @@ class CatalogWriter:
                 extra_filter=entity_tags.c.source == source)
             if progress:
                 progress(len(chunk))
+        self.n_changed += total.changed
         return total
 
     def replace_playlist_tracks(self, lists: Mapping[str, Sequence[str]],
@@ -213,6 +217,7 @@ class CatalogWriter:
                                                          "track_id": track_id})
             if progress:
                 progress(len(chunk))
+        self.n_changed += total.changed
         return total
 
     def upsert_users(self, profiles: Sequence[UserProfile], progress: Progress | None = None) -> WriteCounts:
@@ -234,6 +239,7 @@ class CatalogWriter:
             total += WriteCounts(len(fresh), len(changed), len(chunk) - len(fresh) - len(changed))
             if progress:
                 progress(len(chunk))
+        self.n_changed += total.changed
         return total
 
     def _replace_affinities(self, table, key_column, ids: Sequence[str],
