@@ -1,0 +1,211 @@
+"""Bandit features of one search: the context (shared by every arm) and one feature set per arm.
+
+Namespaces (VW's namespace letter is what interactions name):
+
+- shared "S", the query: `tokens` (token count, capped at 32), `chars_<short|medium|long|very_long>`
+  (character length), `script_<latin|cyrillic|greek|cjk|arabic|hebrew|other>`, `slot_<name>` (the slot's
+  highest confidence), `class_<query_class>`;
+- shared "U", the user and situation: `memory_seen` (the user's click memory knows this query),
+  `taste_<genre>` (the user's top genres), `device_<device|unknown>`, `hour_<night|morning|afternoon|evening|
+  unknown>` (from the UTC timestamp), `day_<weekday|weekend|unknown>`;
+- action "A", the plan: `arm_<name>`, and per generator g in the plan `<g>` (1.0), `<g>_share` (its k / the
+  plan's budget), `<g>_logk` (log1p(k)); `log_budget` (log1p of the plan's budget), `n_generators`;
+- action "P", each planned generator's preview: `<g>_top` (top score), `<g>_gap` (best minus second),
+  `<g>_loghits` (log1p(n_hits)), `<g>_empty` (1.0 when n_hits == 0);
+- action "R", each planned generator's running mean reward for this query class: `<g>_reward`.
+
+Every string value becomes part of a feature name through `vw_name`, so names never hold the characters
+VW's text format splits on (space, `|`, `:`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import re
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+from ..types import Arm, Context, Preview, Query
+from .stats import GeneratorStats
+
+logger = logging.getLogger(__name__)
+
+Namespaces = dict[str, dict[str, float]]
+
+QUERY_NAMESPACE, USER_NAMESPACE = "S", "U"
+PLAN_NAMESPACE, PREVIEW_NAMESPACE, REWARD_NAMESPACE = "A", "P", "R"
+MAX_TOKENS = 32
+_UNSAFE = re.compile(r"[^\w.\-]+")
+_SCRIPTS = (("LATIN", "latin"), ("CYRILLIC", "cyrillic"), ("GREEK", "greek"), ("CJK", "cjk"),
+            ("HIRAGANA", "cjk"), ("KATAKANA", "cjk"), ("HANGUL", "cjk"), ("ARABIC", "arabic"), ("HEBREW", "hebrew"))
+
+
+@dataclass(frozen=True)
+class PolicyInput:
+    """What a policy sees for one search: namespace -> feature name -> value, shared and per arm.
+
+    actions: one entry per arm, in catalogue order. Stored in the feedback log (`to_json`) so the policy
+    can be updated or replayed later on exactly the features it chose with.
+    """
+
+    shared: Namespaces
+    actions: tuple[Namespaces, ...]
+    query_class: str
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-able dict; `from_json` reads it back."""
+        return {"shared": _copy(self.shared), "actions": [_copy(action) for action in self.actions],
+                "query_class": self.query_class}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> PolicyInput:
+        """Rebuild what `to_json` wrote.
+
+        Raises:
+            ValueError: the dict is not shaped like `to_json`'s output.
+        """
+        try:
+            return cls(_copy(data["shared"]), tuple(_copy(action) for action in data["actions"]),
+                       str(data["query_class"]))
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            raise ValueError(f"not a PolicyInput dict ({error!r}); pass what PolicyInput.to_json() returned") from error
+
+
+def policy_input(query: Query, context: Context, arms: Sequence[Arm], previews: Mapping[str, Preview], *,
+                 taste: Sequence[str] = (), memory_seen: bool = False,
+                 stats: GeneratorStats | None = None) -> PolicyInput:
+    """The features of one search for choosing among `arms`.
+
+    Args:
+        previews: generator name -> its preview of this query; a generator without one gets no "P" features.
+        taste: the user's top genres, most liked first.
+        memory_seen: whether the user's click memory has entries for this query.
+        stats: running mean reward per generator; without it there are no "R" features.
+    """
+    shared = {QUERY_NAMESPACE: query_features(query), USER_NAMESPACE: user_features(context, taste, memory_seen)}
+    generators = {name for arm in arms for name, _ in arm.plan}
+    per_generator = {name: preview_features(name, previews[name]) for name in generators if name in previews}
+    actions = tuple(arm_features(arm, per_generator, query.query_class, stats) for arm in arms)
+    return PolicyInput(shared, actions, query.query_class)
+
+
+def query_features(query: Query) -> dict[str, float]:
+    """Namespace "S": length, script, slots with their confidence, query class."""
+    features = {"tokens": float(min(len(query.tokens), MAX_TOKENS)),
+                f"chars_{length_bucket(len(query.text.strip()))}": 1.0,
+                f"script_{script_of(query.text)}": 1.0,
+                f"class_{vw_name(query.query_class)}": 1.0}
+    for slot in query.slots:
+        name = f"slot_{vw_name(slot.name)}"
+        features[name] = max(features.get(name, 0.0), float(slot.confidence))
+    return features
+
+
+def user_features(context: Context, taste: Sequence[str], memory_seen: bool) -> dict[str, float]:
+    """Namespace "U": memory, taste, device, hour bucket, weekday or weekend."""
+    features = {"memory_seen": 1.0 if memory_seen else 0.0,
+                f"device_{vw_name(context.device or 'unknown')}": 1.0,
+                f"hour_{hour_bucket(context.timestamp)}": 1.0,
+                f"day_{day_kind(context.timestamp)}": 1.0}
+    features.update({f"taste_{vw_name(genre)}": 1.0 for genre in taste})
+    return features
+
+
+def preview_features(generator: str, preview: Preview) -> dict[str, float]:
+    """Namespace "P" entries of one generator, named after it."""
+    name = vw_name(generator)
+    return {f"{name}_top": _finite(preview.top_score), f"{name}_gap": _finite(preview.score_gap),
+            f"{name}_loghits": math.log1p(max(preview.n_hits, 0)), f"{name}_empty": float(preview.n_hits == 0)}
+
+
+def arm_features(arm: Arm, previews: Mapping[str, dict[str, float]], query_class: str,
+                 stats: GeneratorStats | None) -> Namespaces:
+    """Namespaces "A", "P" and "R" of one arm."""
+    budget = arm.budget
+    plan = {f"arm_{vw_name(arm.name)}": 1.0, "log_budget": math.log1p(budget), "n_generators": float(len(arm.plan))}
+    preview: dict[str, float] = {}
+    reward: dict[str, float] = {}
+    for generator, k in arm.plan:
+        name = vw_name(generator)
+        plan.update({name: 1.0, f"{name}_share": k / budget, f"{name}_logk": math.log1p(k)})
+        preview.update(previews.get(generator, {}))
+        if stats is not None:
+            reward[f"{name}_reward"] = stats.mean(query_class, generator)
+    return {PLAN_NAMESPACE: plan, PREVIEW_NAMESPACE: preview, REWARD_NAMESPACE: reward}
+
+
+@lru_cache(maxsize=4096)  # called for every arm and generator of every search, on a small set of strings
+def vw_name(text: str) -> str:
+    """A feature-name piece safe in VW's text format: letters (any script), digits, `_`, `.`, `-` only.
+
+    The text is NFKC-normalized and case-folded and loses invisible format marks (RTL marks, zero-width
+    joiners); every run of spaces, punctuation or symbols becomes `_`, so variants such as "Hip Hop" and
+    "hip hop!" share a name. Symbols such as emoji carry meaning, so when one was replaced a short stable
+    hash of the original is appended, and a text with nothing left becomes `x<hash>`. Idempotent.
+
+        >>> vw_name("Hip Hop"), vw_name("drum&bass"), vw_name("rock")
+        ('hip_hop', 'drum_bass', 'rock')
+    """
+    folded = unicodedata.normalize("NFKC", str(text)).casefold()
+    kept = "".join(char for char in folded if unicodedata.category(char) != "Cf")
+    safe = _UNSAFE.sub("_", kept).strip("_")
+    if safe and not any(unicodedata.category(char).startswith("S") for char in kept):
+        return safe
+    digest = hashlib.blake2b(str(text).encode("utf-8"), digest_size=3).hexdigest()
+    return f"{safe}_{digest}" if safe else f"x{digest}"
+
+
+def script_of(text: str) -> str:
+    """The writing system of most of the letters: latin, cyrillic, greek, cjk, arabic, hebrew or other."""
+    counts: dict[str, int] = {}
+    for char in text:
+        if char.isalpha():
+            script = _script_of_letter(char)
+            counts[script] = counts.get(script, 0) + 1
+    return max(counts, key=lambda script: (counts[script], script)) if counts else "other"
+
+
+def length_bucket(n_chars: int) -> str:
+    """short (<= 10 characters), medium (<= 25), long (<= 50) or very_long."""
+    for limit, bucket in ((10, "short"), (25, "medium"), (50, "long")):
+        if n_chars <= limit:
+            return bucket
+    return "very_long"
+
+
+def hour_bucket(timestamp: datetime | None) -> str:
+    """night (0-5 h), morning (6-11 h), afternoon (12-17 h), evening (18-23 h) or unknown."""
+    if timestamp is None:
+        return "unknown"
+    return ("night", "morning", "afternoon", "evening")[timestamp.hour // 6]
+
+
+def day_kind(timestamp: datetime | None) -> str:
+    """weekday (Monday to Friday), weekend or unknown."""
+    if timestamp is None:
+        return "unknown"
+    return "weekend" if timestamp.weekday() >= 5 else "weekday"
+
+
+def _script_of_letter(char: str) -> str:
+    name = unicodedata.name(char, "")
+    for prefix, script in _SCRIPTS:
+        if name.startswith(prefix):
+            return script
+    return "other"
+
+
+def _finite(value: float) -> float:
+    """NaN and infinities become 0.0: VW's parser cannot read them."""
+    return float(value) if math.isfinite(value) else 0.0
+
+
+def _copy(namespaces: Mapping[str, Mapping[str, float]]) -> Namespaces:
+    return {str(namespace): {str(name): float(value) for name, value in features.items()}
+            for namespace, features in namespaces.items()}

@@ -1,0 +1,148 @@
+"""Bandit features: context and arm features by hand, VW-safe names for odd strings, JSON round trip, stats."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from datetime import datetime
+
+import pytest
+
+from ltrr.policy import GeneratorStats, PolicyInput, VWPolicy, arm_catalogue, policy_input, vw_name
+from ltrr.policy.features import hour_bucket, length_bucket, script_of
+from ltrr.policy.vw import example_lines
+from ltrr.types import Arm, Context, Preview, Query, Slot
+
+GENERATORS = ("bm25", "dense", "structured")
+ODD = ["hip hop", "a|b:c", "🎸🔥", "שלום עולם", "\u200fمرحبا\u200f", "tab\there", "new\nline", "  ", "", "x:1|y"]
+
+
+def make_query(text: str = "moody 90s trip hop", query_class: str = "topical") -> Query:
+    slots = (Slot("genre", "trip hop", 0.6, "trip hop"), Slot("genre", "trip-hop", 0.9, "trip hop"),
+             Slot("years", "1990-1999", 1.0, "90s"))
+    return Query(text, text.lower(), tuple(text.lower().split()), slots, "moody", query_class)
+
+
+def make_previews(n_hits: int = 12) -> dict[str, Preview]:
+    return {"bm25": Preview("bm25", n_hits, 7.5, 1.5), "dense": Preview("dense", 0, 0.4, 0.01)}
+
+
+def test_query_and_user_features_by_hand():
+    context = Context(user_id="u1", device="phone", timestamp=datetime(2024, 5, 4, 21, 30))  # a Saturday
+    inputs = policy_input(make_query(), context, arm_catalogue(GENERATORS), make_previews(),
+                          taste=["Trip Hop", "ambient"], memory_seen=True)
+    assert inputs.shared["S"] == {"tokens": 4.0, "chars_medium": 1.0, "script_latin": 1.0, "class_topical": 1.0,
+                                  "slot_genre": 0.9, "slot_years": 1.0}
+    assert inputs.shared["U"] == {"memory_seen": 1.0, "device_phone": 1.0, "hour_evening": 1.0,
+                                  "day_weekend": 1.0, "taste_trip_hop": 1.0, "taste_ambient": 1.0}
+    assert inputs.query_class == "topical"
+
+
+def test_unknown_context_gets_unknown_buckets():
+    inputs = policy_input(make_query(), Context.anonymous(), arm_catalogue(GENERATORS), {})
+    assert inputs.shared["U"] == {"memory_seen": 0.0, "device_unknown": 1.0, "hour_unknown": 1.0, "day_unknown": 1.0}
+
+
+def test_arm_features_by_hand():
+    arms = arm_catalogue(GENERATORS)
+    stats = GeneratorStats(decay=1.0, prior_count=1.0)
+    stats.record("topical", Arm("bm25", (("bm25", 300),)), 1.0)  # bm25 mean: 1 / (1 + 1)
+    inputs = policy_input(make_query(), Context.anonymous(), arms, make_previews(), stats=stats)
+    heavy = inputs.actions[[arm.name for arm in arms].index("bm25_heavy")]
+    assert heavy["A"] == pytest.approx({"arm_bm25_heavy": 1.0, "log_budget": math.log1p(300), "n_generators": 3.0,
+                                        "bm25": 1.0, "bm25_share": 0.6, "bm25_logk": math.log1p(180),
+                                        "dense": 1.0, "dense_share": 0.2, "dense_logk": math.log1p(60),
+                                        "structured": 1.0, "structured_share": 0.2,
+                                        "structured_logk": math.log1p(60)})
+    # structured has no preview, so no P features; dense found nothing above its threshold
+    assert heavy["P"] == pytest.approx({"bm25_top": 7.5, "bm25_gap": 1.5, "bm25_loghits": math.log1p(12),
+                                        "bm25_empty": 0.0, "dense_top": 0.4, "dense_gap": 0.01,
+                                        "dense_loghits": 0.0, "dense_empty": 1.0})
+    assert heavy["R"] == {"bm25_reward": 0.5, "dense_reward": 0.0, "structured_reward": 0.0}
+    assert len(inputs.actions) == len(arms)
+
+
+@pytest.mark.parametrize("text, script", [("Кино группа", "cyrillic"), ("Ελληνικά", "greek"), ("東京事変", "cjk"),
+                                          ("ヨルシカ", "cjk"), ("아이유", "cjk"), ("فيروز", "arabic"),
+                                          ("שלום", "hebrew"), ("Beyoncé", "latin"), ("1999", "other"),
+                                          ("ትግርኛ", "other"), ("AC/DC Кино Кино", "cyrillic")])
+def test_script_of(text, script):
+    assert script_of(text) == script
+
+
+@pytest.mark.parametrize("n_chars, bucket", [(0, "short"), (10, "short"), (11, "medium"), (25, "medium"),
+                                             (50, "long"), (51, "very_long")])
+def test_length_bucket(n_chars, bucket):
+    assert length_bucket(n_chars) == bucket
+
+
+@pytest.mark.parametrize("hour, bucket", [(0, "night"), (5, "night"), (6, "morning"), (12, "afternoon"),
+                                          (17, "afternoon"), (18, "evening"), (23, "evening")])
+def test_hour_bucket(hour, bucket):
+    assert hour_bucket(datetime(2024, 5, 6, hour)) == bucket
+
+
+@pytest.mark.parametrize("text", ODD)
+def test_vw_name_is_safe_non_empty_and_idempotent(text):
+    name = vw_name(text)
+    assert name and not re.search(r"[\s|:]", name)
+    assert vw_name(name) == name
+
+
+def test_vw_name_keeps_different_symbols_apart_and_folds_spelling():
+    assert vw_name("🎸 rock") != vw_name("🎹 rock")
+    assert vw_name("Hip Hop") == vw_name("hip  hop!") == "hip_hop"
+
+
+def test_odd_strings_everywhere_give_vw_safe_lines_that_vw_reads():
+    generators = ("bm 25", "dense|x", "mem:ory")
+    arms = arm_catalogue(generators, budget=30)
+    previews = {name: Preview(name, 3, 1.0, 0.5) for name in generators}
+    inputs = policy_input(make_query("naïve 🎸 |:| שלום"), Context(device="smart tv|2:1"), arms, previews,
+                          taste=ODD, stats=GeneratorStats())
+    lines = example_lines(inputs)
+    for line in lines:
+        for group in line.removeprefix("shared ").split("|")[1:]:
+            namespace, *features = group.split(" ")
+            assert re.fullmatch(r"[A-Z]", namespace)
+            assert all(re.fullmatch(r"[^\s|:]+:-?[0-9.e+-]+", feature) for feature in features if feature)
+    decision = VWPolicy("epsilon", seed=0).select(inputs, arms)
+    assert len(decision.pmf) == len(arms)
+
+
+def test_policy_input_json_round_trip():
+    inputs = policy_input(make_query(), Context(device="car"), arm_catalogue(GENERATORS), make_previews(),
+                          taste=["שלום", "🎸"], stats=GeneratorStats())
+    restored = PolicyInput.from_json(json.loads(json.dumps(inputs.to_json())))
+    assert restored == inputs
+    assert example_lines(restored) == example_lines(inputs)
+
+
+@pytest.mark.parametrize("data", [{}, {"shared": {}, "actions": 3, "query_class": "x"},
+                                  {"shared": {"S": {"a": "b"}}, "actions": [], "query_class": "x"}])
+def test_policy_input_from_json_rejects_other_shapes(data):
+    with pytest.raises(ValueError, match="not a PolicyInput dict"):
+        PolicyInput.from_json(data)
+
+
+def test_stats_decayed_mean_by_hand():
+    stats = GeneratorStats(decay=0.5, prior_count=1.0)
+    equal = Arm("equal", (("bm25", 150), ("dense", 150)))
+    stats.record("topical", equal, 1.0)   # bm25: weight 0.5, sum 0.5
+    stats.record("topical", equal, -1.0)  # bm25: weight 0.25 + 0.5, sum 0.25 - 0.5
+    assert stats.mean("topical", "bm25") == pytest.approx(-0.25 / 1.75)
+    assert stats.mean("spearfishing", "bm25") == 0.0
+
+
+def test_stats_round_trip_and_errors():
+    stats = GeneratorStats(decay=0.9)
+    stats.record("ambiguous", Arm("dense", (("dense", 10),)), 0.5)
+    restored = GeneratorStats.from_dict(json.loads(json.dumps(stats.to_dict())))
+    assert restored.mean("ambiguous", "dense") == stats.mean("ambiguous", "dense") > 0.0
+    with pytest.raises(ValueError, match="decay must be in"):
+        GeneratorStats(decay=0.0)
+    with pytest.raises(ValueError, match="reward must be a number in"):
+        stats.record("ambiguous", Arm("dense", (("dense", 10),)), 1.5)
+    with pytest.raises(ValueError, match="not a GeneratorStats dict"):
+        GeneratorStats.from_dict({"sums": {}})
