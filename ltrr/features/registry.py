@@ -1,0 +1,220 @@
+"""Named ranking features: registration, the per-request input they read, and `FeatureSet`, which builds a matrix.
+
+A feature is a function of one `FeatureInput` (a whole pool) returning one float column, registered under a
+dotted `source.quantity` name. Two kinds exist:
+
+- fixed features, registered with `@feature("lexical.title_exact")`, one column each;
+- per-source features, registered with `@source_feature("score")`, one column per generator name
+  (`bm25.score`, `dense.score`, ...), so a model's columns stay the same whatever a request's arm retrieved.
+
+    feature_set = default_feature_set(("bm25", "dense"))
+    matrix = feature_set.build(batch)           # (len(batch.pool), len(feature_set.names)) float64
+
+NaN marks a missing value wherever "missing" means something (a source that did not retrieve the entity, a
+query without a genre slot): LightGBM routes NaN down a learned default branch instead of treating it as 0.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cached_property
+from itertools import chain
+from typing import TypeVar
+
+import numpy as np
+
+from ..retrieval.base import Pool
+from ..types import Context, Entity, Query, UserProfile
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+FeatureFunction = Callable[["FeatureInput"], np.ndarray]
+SourceFeatureFunction = Callable[["FeatureInput", str], np.ndarray]
+
+# Filled once, at import of the feature modules (`ltrr.features` imports them all); read-only afterwards.
+_FIXED: dict[str, FeatureFunction] = {}
+_PER_SOURCE: dict[str, SourceFeatureFunction] = {}
+
+
+def feature(name: str) -> Callable[[FeatureFunction], FeatureFunction]:
+    """Register a fixed feature under `name` (dotted `source.quantity`)."""
+    def register(function: FeatureFunction) -> FeatureFunction:
+        if name in _FIXED:
+            raise ValueError(f"feature {name!r} is registered twice ({_FIXED[name].__qualname__} and "
+                             f"{function.__qualname__}); give one of them another name")
+        _FIXED[name] = function
+        return function
+    return register
+
+
+def source_feature(quantity: str) -> Callable[[SourceFeatureFunction], SourceFeatureFunction]:
+    """Register a per-source feature: `quantity` becomes one column `<generator>.<quantity>` per generator."""
+    def register(function: SourceFeatureFunction) -> SourceFeatureFunction:
+        if quantity in _PER_SOURCE:
+            raise ValueError(f"per-source feature {quantity!r} is registered twice")
+        _PER_SOURCE[quantity] = function
+        return function
+    return register
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+@dataclass(frozen=True, eq=False)  # compared by identity: its arrays have no single truth value
+class FeatureInput:
+    """Everything the features of one request read; every array is aligned with `pool.items`.
+
+    entities: the catalog entity of each pooled item, in pool order. generators: every generator name the
+    engine has (not only those the request called), which fixes the per-source columns. profile: the user's
+    taste when known. memory_ctr: (n,) the memory index's posterior click-through estimate for (query,
+    entity), NaN where it has none; memory_impressions: (n,) how often the pair was shown. now: naive UTC.
+    """
+
+    query: Query
+    context: Context
+    pool: Pool
+    entities: Sequence[Entity]
+    generators: tuple[str, ...]
+    profile: UserProfile | None = None
+    memory_ctr: np.ndarray | None = None
+    memory_impressions: np.ndarray | None = None
+    now: datetime = field(default_factory=_utc_now)
+
+    def __post_init__(self) -> None:
+        n = len(self.pool.items)
+        if len(self.entities) != n:
+            raise ValueError(f"entities must align with pool.items: got {len(self.entities)} entities for a pool of "
+                             f"{n}; look every pooled id up, in pool order")
+        if any(entity.entity_id != item.entity_id for entity, item in zip(self.entities, self.pool.items)):
+            raise ValueError("entities must be in pool order (entities[i].entity_id == pool.items[i].entity_id)")
+        for name in ("memory_ctr", "memory_impressions"):
+            values = getattr(self, name)
+            if values is not None and np.shape(values) != (n,):
+                raise ValueError(f"{name} must have shape ({n},) like the pool, got {np.shape(values)}")
+
+    @property
+    def size(self) -> int:
+        """Number of pooled entities (rows of the matrix)."""
+        return len(self.pool.items)
+
+    @cached_property
+    def _source_table(self) -> tuple[np.ndarray, np.ndarray]:
+        """(scores, ranks), each (n, len(generators)) float64 with NaN where a source did not retrieve the row."""
+        column = {name: j for j, name in enumerate(self.generators)}
+        counts = np.fromiter((len(item.sources) for item in self.pool.items), np.int64, self.size)
+        candidates = list(chain.from_iterable(item.sources for item in self.pool.items))
+        columns = np.fromiter((column.get(c.source, -1) for c in candidates), np.int64, len(candidates))
+        known = columns >= 0  # a source outside `generators` has no column, so no feature sees it
+        rows, columns = np.repeat(np.arange(self.size), counts)[known], columns[known]
+        scores = np.full((self.size, len(self.generators)), np.nan)
+        ranks = np.full((self.size, len(self.generators)), np.nan)
+        # generators return each entity once, so each (row, column) is written at most once
+        scores[rows, columns] = np.fromiter((c.score for c in candidates), np.float64, len(candidates))[known]
+        ranks[rows, columns] = np.fromiter((c.rank for c in candidates), np.float64, len(candidates))[known]
+        return scores, ranks
+
+    @cached_property
+    def _derived(self) -> dict[Callable[[FeatureInput], object], object]:
+        return {}
+
+    def derived(self, compute: Callable[[FeatureInput], T]) -> T:
+        """`compute(self)`, computed once per input: intermediate arrays several features share (popularity
+        signals, entity keys). `compute` must be a module-level function of the input alone."""
+        found = self._derived.get(compute)
+        if found is None:
+            found = self._derived[compute] = compute(self)
+        return found  # type: ignore[return-value]
+
+    def source_scores(self, name: str, missing: float = np.nan) -> np.ndarray:
+        """(n,) each entity's score from generator `name`; `missing` where that generator did not return it."""
+        return self._source_column(0, name, missing)
+
+    def source_ranks(self, name: str, missing: float = np.nan) -> np.ndarray:
+        """(n,) each entity's 0-based rank in generator `name`'s list; `missing` where it was not retrieved."""
+        return self._source_column(1, name, missing)
+
+    def _source_column(self, which: int, name: str, missing: float) -> np.ndarray:
+        if name not in self.generators:
+            raise KeyError(f"generator {name!r} is not among this engine's generators {list(self.generators)}")
+        column = self._source_table[which][:, self.generators.index(name)]
+        return column.copy() if np.isnan(missing) else np.where(np.isnan(column), missing, column)
+
+    def source_table(self) -> tuple[np.ndarray, np.ndarray]:
+        """(scores, ranks) of every generator at once: (n, len(generators)) each, NaN where not retrieved."""
+        scores, ranks = self._source_table
+        return scores.copy(), ranks.copy()
+
+
+def registered_features() -> tuple[str, ...]:
+    """Names of the fixed features, in registration order."""
+    return tuple(_FIXED)
+
+
+def source_quantities() -> tuple[str, ...]:
+    """The per-source quantities (`score`, `rank`, ...), in registration order."""
+    return tuple(_PER_SOURCE)
+
+
+def _resolve(name: str, generators: Sequence[str] | None) -> FeatureFunction:
+    """The function computing column `name`; raises ValueError naming the known features if there is none."""
+    if name in _FIXED:
+        return _FIXED[name]
+    source, _, quantity = name.rpartition(".")
+    if source and quantity in _PER_SOURCE and (generators is None or source in generators):
+        function = _PER_SOURCE[quantity]
+        return lambda batch: function(batch, source)
+    per_source = ", ".join(f"<generator>.{q}" for q in _PER_SOURCE)
+    where = f" with generators {list(generators)}" if generators is not None else ""
+    raise ValueError(f"unknown feature {name!r}{where}; known features: {', '.join(_FIXED)}; per-source "
+                     f"features: {per_source}. Fix the name in [features].set or drop it")
+
+
+class FeatureSet:
+    """An ordered list of feature names and the functions that compute them.
+
+    `generators`, when given, restricts per-source names to those generators (checked here, at the door).
+
+        >>> FeatureSet(["pool.rrf", "bm25.rank"]).names
+        ('pool.rrf', 'bm25.rank')
+    """
+
+    def __init__(self, names: Sequence[str], generators: Sequence[str] | None = None) -> None:
+        self.names = tuple(names)
+        duplicates = sorted({name for name in self.names if self.names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"feature names must be distinct, got {duplicates} more than once")
+        self._functions = tuple(_resolve(name, generators) for name in self.names)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def __repr__(self) -> str:
+        return f"FeatureSet({list(self.names)!r})"
+
+    def build(self, batch: FeatureInput) -> np.ndarray:
+        """(n, len(names)) float64 matrix, columns in `names` order, rows in pool order; NaN = missing."""
+        matrix = np.empty((batch.size, len(self.names)), dtype=np.float64)
+        for j, (name, function) in enumerate(zip(self.names, self._functions)):
+            column = function(batch)
+            if column.shape != (batch.size,):
+                raise ValueError(f"feature {name!r} returned shape {column.shape}, expected ({batch.size},)")
+            matrix[:, j] = column
+        return matrix
+
+
+def default_feature_set(generators: Sequence[str]) -> FeatureSet:
+    """Every per-source quantity for each generator (generator order), then every fixed feature.
+
+    A generator name that makes a per-source name collide with a fixed feature is rejected.
+    """
+    per_source = [f"{name}.{quantity}" for name in generators for quantity in _PER_SOURCE]
+    clashes = sorted(set(per_source) & set(_FIXED))
+    if clashes:
+        raise ValueError(f"generator names {list(generators)} give per-source features {clashes} that clash "
+                         f"with fixed features; rename the generator")
+    return FeatureSet([*per_source, *_FIXED], generators=generators)
