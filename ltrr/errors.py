@@ -36,3 +36,14 @@ class IngestError(LtrrError, ValueError):
     def __init__(self, message: str, problems: list[str] | None = None) -> None:
         super().__init__(message)
         self.problems = problems or []
+
+
+class UnknownRequestError(LtrrError, KeyError):
+    """A request id is not in the feedback log."""
+
+    def __str__(self) -> str:  # KeyError quotes its argument; keep the sentence readable
+        return str(self.args[0]) if self.args else ""
+
+
+class NoTrainingDataError(LtrrError, ValueError):
+    """The feedback log holds nothing a ranker can be trained on."""

@@ -10,7 +10,10 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.pool import StaticPool
 
 from ..errors import StoreError
-from . import memory_schema  # noqa: F401  registers the memory_stats table on Base before create_all
+from . import (
+    feedback_schema,  # noqa: F401  registers the feedback tables on Base before create_all
+    memory_schema,  # noqa: F401  registers the memory_stats table on Base before create_all
+)
 from .schema import SCHEMA_VERSION, Base, meta
 
 
