@@ -1,4 +1,4 @@
-"""The `ltrr` command line: demo, ingest, stats.
+"""The `ltrr` command line: demo, ingest, stats, index, search, train-ranker.
 
 This is the only module that reads environment variables and flags, prints, and draws progress bars.
 """
@@ -82,7 +82,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
     config = EngineConfig.from_toml(args.config) if args.config else EngineConfig()
-    lines = run_demo(config, db=args.db, seed=args.seed, progress=_tqdm_stages(args.quiet))
+    lines = run_demo(config, db=args.db, seed=args.seed, progress=_tqdm_stages(args.quiet), n_warm_up=args.warm_up)
     print("\n".join(lines))
     return 0
 
@@ -91,11 +91,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ltrr", description="ltrr: learning to rank and retrieve for music search")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    demo = commands.add_parser("demo", help="build the seeded synthetic catalog and show what ltrr does with it")
+    demo = commands.add_parser("demo", help="build, index and warm up a seeded synthetic catalog; show searches")
     demo.add_argument("--db", default=DEFAULT_DEMO_DB,
                       help=f"SQLite path or SQLAlchemy URL of the demo store (default {DEFAULT_DEMO_DB})")
     demo.add_argument("--config", help="an ltrr TOML config (default: built-in defaults)")
     demo.add_argument("--seed", type=int, help="override catalog.synthetic.seed")
+    demo.add_argument("--warm-up", type=int, default=400, help="simulated searches the engine learns from (400)")
     demo.add_argument("--quiet", action="store_true", help="no progress bars")
     demo.set_defaults(func=cmd_demo)
 
@@ -122,6 +123,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help=f"SQLite path or SQLAlchemy URL (default {DEFAULT_DB}, or $LTRR_DB)")
     stats.add_argument("--json", action="store_true", help="print one JSON object")
     stats.set_defaults(func=cmd_stats)
+
+    from .cli_engine import add_engine_commands
+    add_engine_commands(commands, _db_default(DEFAULT_DB), _tqdm_stages)
     return parser
 
 

@@ -1,7 +1,7 @@
-"""`ltrr demo`: build the seeded synthetic catalog in a local SQLite file and show what is in it.
+"""`ltrr demo`: build the seeded synthetic catalog in a local SQLite file, index it, let the engine learn from
+a short simulated warm-up, and show a few searches with their explanations.
 
-Returns the lines to print; `cli.py` prints them. Later steps extend the demo to index, search and
-simulate on the same catalog.
+Returns the lines to print; `cli.py` prints them.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from .synthetic import SyntheticCatalog, generate_catalog, write_catalog
 from .types import Entity
 
 
-def run_demo(config: EngineConfig, db: str, seed: int | None = None,
-             progress: StageFactory = no_progress) -> list[str]:
+def run_demo(config: EngineConfig, db: str, seed: int | None = None, progress: StageFactory = no_progress,
+             n_warm_up: int = 400) -> list[str]:
     """Generate the catalog of `config.catalog.synthetic` (seed overridable), write it to `db`, describe it."""
     settings = config.catalog.synthetic
     if seed is not None:
@@ -38,8 +38,44 @@ def run_demo(config: EngineConfig, db: str, seed: int | None = None,
     lines += [f"  {name:<16}{value:>8,}" for name, value in counts.to_dict().items()]
     lines += ["", *report.lines(), ""]
     lines += describe(catalog, settings.reference)
-    lines += ["", "next: `ltrr stats --db " + db + "`; ingest real data with `ltrr ingest KIND PATH --db FILE` "
-              "(see README.md)"]
+    lines += ["", *learn_and_search(config, db, catalog, n_warm_up, progress)]
+    lines += ["", f"next: `ltrr search \"{EXAMPLE_QUERIES[0]}\" --db {db} --explain`; ingest real data with "
+              "`ltrr ingest KIND PATH --db FILE` (see README.md)"]
+    return lines
+
+
+EXAMPLE_QUERIES = ("80s synth pop", "chill")
+
+
+def learn_and_search(config: EngineConfig, db: str, catalog: SyntheticCatalog, n_warm_up: int,
+                     progress: StageFactory) -> list[str]:
+    """Open the engine (building its indexes), warm it up by self-play, fit the ranker, show searches."""
+    from .cli_engine import format_result
+    from .engine import Engine
+    from .simulation.warmup import warm_up
+
+    start = time.perf_counter()
+    engine = Engine.open(db, config=config, progress=progress)
+    opened = time.perf_counter() - start
+    try:
+        report = warm_up(engine, n_warm_up, seed=config.catalog.synthetic.seed, progress=progress)
+        summary = engine.fit_ranker()
+        half = report.n_searches // 2
+        lines = [f"engine: indexes {engine.index_report.action} in {opened:.1f} s ({engine.index_dir}); policy "
+                 f"{engine.policy.name}", f"warm-up: {report.n_searches} simulated searches, CTR {report.ctr():.2f},"
+                 f" mean reward {report.mean_reward(slice(None, half)):.3f} (first half) -> "
+                 f"{report.mean_reward(slice(half, None)):.3f} (second half)",
+                 "plans chosen: " + ", ".join(f"{name} {count}" for name, count in report.arms.most_common(6)),
+                 f"ranker: LambdaMART v{summary['version']} from {summary['n_searches']} searches with clicks", ""]
+        track = catalog.tracks[0]
+        artist = next(a.name for a in catalog.artists if a.entity_id == track.artist_id)
+        for text in (*EXAMPLE_QUERIES, f"{artist} {track.name}"):
+            result = engine.search(text, limit=5, explain=True)
+            engine.close(result.request_id)
+            lines += [*format_result(result, n_contributions=3), ""]
+        engine.save()
+    finally:
+        engine.shutdown()
     return lines
 
 

@@ -66,14 +66,20 @@ def test_console_entry_point_runs(tmp_path):
 
 def test_demo_builds_the_catalog_and_a_second_run_changes_nothing(tmp_path, capsys):
     db = str(tmp_path / "demo.db")
-    assert main(["demo", "--db", db, "--quiet", "--seed", "3"]) == 0
+    config = tmp_path / "fast.toml"  # the hashing encoder: the real model's demo is covered by README command (a)
+    config.write_text('[retrieval]\nencoder = "hashing"\n[retrieval.dense]\nexact = true\n')
+    demo = ["demo", "--db", db, "--quiet", "--seed", "3", "--config", str(config), "--warm-up", "60"]
+    assert main(demo) == 0
     first = capsys.readouterr().out
     assert "synthetic catalog (seed 3)" in first and "most popular artists" in first
+    assert "warm-up: 60 simulated searches" in first and "ranker: LambdaMART v1" in first
+    assert re.search(r"query '80s synth pop' \(\w+\); plan \S+ \[.+\] p=", first)
     main(["stats", "--db", db, "--json"])
     stats = json.loads(capsys.readouterr().out)
     assert stats["tracks"] > 1000 and stats["albums"] > 0 and stats["users"] > 0
-    assert main(["demo", "--db", db, "--quiet", "--seed", "3"]) == 0
+    assert main(demo) == 0
     second = capsys.readouterr().out
+    assert "indexes loaded" in second and "ranker: LambdaMART v2" in second
     assert re.search(r"tracks\s+inserted\s+0\s+updated\s+0\s+unchanged\s+[1-9]", second)
     assert re.search(r"tracks\s+inserted\s+[1-9]", first)
 

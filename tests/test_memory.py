@@ -124,6 +124,19 @@ def test_bayesian_blend_by_hand():
     assert memory.query_seen("night drive") and not memory.query_seen("glass harbour")
 
 
+def test_pair_stats_reads_a_whole_pool_in_one_lookup():
+    memory = fitted(prior_strength=10.0)
+    for clicked in (True, False, False):
+        memory.record("night drive", "t1", clicked=clicked, position=0, timestamp=T0)
+    at_t0 = Context(timestamp=T0)
+    scores, impressions = memory.pair_stats(plain_query("Night  Drive"), ["t1", "t3", "zz"], at_t0)
+    assert scores.tolist() == pytest.approx([memory.score("night drive", "t1", at=T0),
+                                             memory.score("night drive", "t3", at=T0), 0.0])
+    assert impressions.tolist() == pytest.approx([3.0, 0.0, 0.0])
+    empty = memory.pair_stats(plain_query("!!"), ["t1"], at_t0)
+    assert empty[0].tolist() == [0.0] and empty[1].tolist() == [0.0]
+
+
 def test_position_discount_by_hand():
     memory = fitted()
     memory.record("night drive", "t1", clicked=False, position=0, timestamp=T0)  # 1 / log2(2) = 1

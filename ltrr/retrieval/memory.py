@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -119,7 +119,7 @@ class MemoryGenerator:
             raise UnknownEntityError(f"entity {entity_id!r} is not in the memory; add it with add([...]) first")
         weight = examination_weight(position)  # validates position even for a click
         impressions, clicks = (1.0, 1.0) if clicked else (weight, 0.0)
-        day = to_day(timestamp or datetime.now(timezone.utc))
+        day = to_day(timestamp or datetime.now(UTC))
         is_new = key not in self.observed_.pairs and key not in self.index_.overlay and self.index_.keys.find(key) < 0
         self.observed_.record(key, entity, impressions, clicks, day)
         if is_new:
@@ -169,6 +169,22 @@ class MemoryGenerator:
         self._check_fitted()
         day = to_day(at) if at is not None else self.observed_.clock
         return self._scores(self._key(query), day).get(self.entities_.position(entity_id), 0.0)
+
+    def pair_stats(self, query: Query, entity_ids: Sequence[str], context: Context) -> tuple[np.ndarray, np.ndarray]:
+        """For the query's exact key and each entity: (score, decayed impressions), both 0.0 when unknown.
+
+        One lookup of the key for a whole pool: what the ranker's memory features read.
+        """
+        self._check_fitted()
+        key = query_key(query.normalized) if query.tokens else ""
+        n = len(entity_ids)
+        if not key:
+            return np.zeros(n), np.zeros(n)
+        day = self._day(context)
+        scores, observed = self._scores(key, day), self.observed_.entities(key)
+        positions = [self.entities_.position(entity_id) for entity_id in entity_ids]
+        impressions = [self.observed_.counts_at(observed[p], day)[0] if p in observed else 0.0 for p in positions]
+        return np.array([scores.get(p, 0.0) for p in positions]), np.array(impressions, dtype=np.float64)
 
     def save(self, directory: str | Path) -> None:
         """Write the fitted state (JSON + npy) to `directory`."""

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 _EPOCH = datetime(1970, 1, 1)
 
@@ -26,7 +26,7 @@ _EPOCH = datetime(1970, 1, 1)
 def to_day(timestamp: datetime) -> float:
     """Days since 1970-01-01 (naive timestamps are UTC; aware ones are converted to UTC)."""
     if timestamp.tzinfo is not None:
-        timestamp = timestamp.astimezone(timezone.utc).replace(tzinfo=None)
+        timestamp = timestamp.astimezone(UTC).replace(tzinfo=None)
     return (timestamp - _EPOCH) / timedelta(days=1)
 
 

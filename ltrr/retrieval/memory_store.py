@@ -98,31 +98,46 @@ def save_stats(memory: MemoryGenerator, store: CatalogStore) -> int:
     return len(rows)
 
 
-def load_stats(memory: MemoryGenerator, store: CatalogStore) -> int:
-    """Replace `memory`'s observed pairs with its rows in the store; returns rows loaded.
+def observed_rows(memory: MemoryGenerator) -> list[list]:
+    """Every observed pair as [query key, entity id, decayed impressions, decayed clicks, day] (JSON-able)."""
+    return [[key, memory.entities_.entity_id(position), stat.impressions, stat.clicks, stat.day]
+            for key, position, stat in memory.observed_.rows()]
 
-    Rows naming entities the memory does not know are skipped (logged): the catalog may have changed.
-    """
+
+def restore_observed(memory: MemoryGenerator, rows: list[list]) -> int:
+    """Replace `memory`'s observed pairs with `rows` (as `observed_rows` writes them); rows naming entities the
+    memory does not know are skipped (logged). Returns pairs restored."""
     observed = ObservedStats(memory.half_life_days)
     skipped = 0
-    if inspect(store.engine).has_table(memory_stats.name):  # never create tables on a read
-        query = (select(memory_stats.c.query_key, memory_stats.c.entity_id, memory_stats.c.impressions,
-                        memory_stats.c.clicks, memory_stats.c.updated_at)
-                 .where(memory_stats.c.source == memory.name)
-                 .order_by(memory_stats.c.query_key, memory_stats.c.entity_id))
-        with store.engine.connect() as conn:
-            for key, entity_id, impressions, clicks, updated_at in conn.execute(query):
-                position = memory.entities_.position(entity_id)
-                if position < 0:
-                    skipped += 1
-                    continue
-                observed.set(key, position, impressions, clicks, to_day(updated_at))
+    for key, entity_id, impressions, clicks, day in rows:
+        position = memory.entities_.position(entity_id)
+        if position < 0:
+            skipped += 1
+            continue
+        observed.set(key, position, impressions, clicks, day)
     if skipped:
         logger.warning("skipped %d memory rows of %r naming entities not in the memory", skipped, memory.name)
     memory.observed_ = observed
     memory.typo_.add(key for key in observed.pairs
                      if key not in memory.index_.overlay and memory.index_.keys.find(key) < 0)
     return observed.n_pairs
+
+
+def load_stats(memory: MemoryGenerator, store: CatalogStore) -> int:
+    """Replace `memory`'s observed pairs with its rows in the store; returns rows loaded.
+
+    Rows naming entities the memory does not know are skipped (logged): the catalog may have changed.
+    """
+    rows = []
+    if inspect(store.engine).has_table(memory_stats.name):  # never create tables on a read
+        query = (select(memory_stats.c.query_key, memory_stats.c.entity_id, memory_stats.c.impressions,
+                        memory_stats.c.clicks, memory_stats.c.updated_at)
+                 .where(memory_stats.c.source == memory.name)
+                 .order_by(memory_stats.c.query_key, memory_stats.c.entity_id))
+        with store.engine.connect() as conn:
+            rows = [[key, entity_id, impressions, clicks, to_day(updated_at)]
+                    for key, entity_id, impressions, clicks, updated_at in conn.execute(query)]
+    return restore_observed(memory, rows)
 
 
 def _upsert(conn: Connection, rows: list[dict]) -> None:

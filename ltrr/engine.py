@@ -1,0 +1,346 @@
+"""The Engine facade: understand -> select plan -> generate -> union -> features -> rank -> log.
+
+    from ltrr import Context, Engine
+    engine = Engine.open("ltrr_data/demo.db")                 # indexes next to the file, built when missing
+    result = engine.search("80s synthwave", Context(user_id="u42", device="phone"), limit=10)
+    engine.record_click(result.request_id, result.items[0].entity_id, position=0)
+    engine.save()                                             # policy, ranker, statistics -> <index_dir>/state
+
+Thread-safe: searches and clicks from several threads are serialized where they touch learned state (one
+lock), and each writes its own log rows. See `engine_feedback.py` for when a search's reward is settled.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from .config import EngineConfig, StoreConfig
+from .engine_entities import EntityCache
+from .engine_feedback import Pending, PendingSearches
+from .engine_index import make_encoder, open_index
+from .engine_result import build_result, impression_of
+from .engine_state import default_index_dir, load_state, save_state
+from .errors import UnknownEntityError
+from .features import FeatureInput, default_feature_set
+from .feedback import Click, FeedbackLog, RewardModel, new_request_id
+from .policy import GeneratorStats, PolicyInput, arm_catalogue, make_policy, policy_input
+from .progress import StageFactory, no_progress
+from .ranking import DefaultScorer, LambdaMartRanker, RankingData
+from .result import SearchResult
+from .retrieval.base import Pool, union
+from .retrieval.memory import MemoryGenerator
+from .store import CatalogStore
+from .types import Candidate, Context, Decision, Query, UserProfile
+from .understanding.basic import MAX_QUERY_CHARS
+
+logger = logging.getLogger(__name__)
+
+PREVIEWED = ("bm25", "structured", "memory", "exploration")  # dense's preview would cost a query encoding
+
+
+class Engine:
+    """Search with learned retrieval plans over a catalog store. Build with `open`, `from_config` or `load`."""
+
+    def __init__(self, config: EngineConfig, store: CatalogStore, index_dir: Path, *,
+                 progress: StageFactory = no_progress, rebuild: bool = False) -> None:
+        self.config = config
+        self.store = store
+        self.index_dir = index_dir
+        self.encoder = make_encoder(config.retrieval)
+        built, self.index_report = open_index(store, index_dir, config.retrieval, self.encoder, rebuild=rebuild,
+                                              progress=progress)
+        self.parser = built.parser
+        self.generators = built.generators
+        self.arms = arm_catalogue(config.retrieval.generators, config.policy.budget)
+        self.policy = _make_policy(config, self.arms)
+        self.stats = GeneratorStats()
+        self.feature_set = default_feature_set(config.retrieval.generators)
+        self.scorer: DefaultScorer | LambdaMartRanker = DefaultScorer()
+        self.log = FeedbackLog.from_engine(store.engine, stream_seconds=config.feedback.stream_seconds)
+        self.rewards = RewardModel(**_reward_options(config))
+        self.entities = EntityCache(store)
+        self.pending = PendingSearches(self._settle, config.feedback.close_after_s)
+        self.clicks_since_fit = 0
+        self._lock = threading.RLock()
+        if isinstance(self.generators.get("memory"), MemoryGenerator):
+            self.generators["memory"].load_from(store)  # clicks learned before this process
+
+    # -- building ---------------------------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, db_url: str | Path, index_dir: str | Path | None = None, config: EngineConfig | None = None, *,
+             progress: StageFactory = no_progress, rebuild: bool = False) -> Engine:
+        """The engine over the store at `db_url` (a SQLite path or any SQLAlchemy URL).
+
+        index_dir: where indexes and learned state live; defaults to `<file>.ltrr/` next to a SQLite file and
+        is required for a server URL. Indexes are built (or refreshed) when the catalog changed; learned state
+        saved in `<index_dir>/state` is restored.
+        """
+        config = replace(config or EngineConfig(), store=StoreConfig(url=str(db_url)))
+        return cls.from_config(config, index_dir=index_dir, progress=progress, rebuild=rebuild)
+
+    @classmethod
+    def from_config(cls, config: EngineConfig, index_dir: str | Path | None = None, *,
+                    progress: StageFactory = no_progress, rebuild: bool = False) -> Engine:
+        store = CatalogStore.open(config.store.url)
+        index_dir = Path(index_dir) if index_dir is not None else default_index_dir(config.store.url)
+        engine = cls(config, store, index_dir, progress=progress, rebuild=rebuild)
+        if (index_dir / "state").is_dir():
+            load_state(engine, index_dir / "state", strict=False)
+        return engine
+
+    @classmethod
+    def load(cls, directory: str | Path, *, db_url: str | None = None, index_dir: str | Path | None = None,
+             progress: StageFactory = no_progress) -> Engine:
+        """An engine from `save(directory)`: its config, then its learned state (over the same catalog store,
+        or `db_url`)."""
+        from .engine_state import read_saved_config
+        config, saved_index_dir = read_saved_config(Path(directory))
+        if db_url is not None:
+            config = replace(config, store=StoreConfig(url=str(db_url)))
+        store = CatalogStore.open(config.store.url)
+        engine = cls(config, store, Path(index_dir or saved_index_dir), progress=progress)
+        load_state(engine, Path(directory))
+        return engine
+
+    def save(self, directory: str | Path | None = None) -> Path:
+        """Write config.json and every learned component (VW model, LightGBM text model, JSON statistics) to
+        `directory` (default `<index_dir>/state`, which `open` restores). Never pickles."""
+        directory = Path(directory) if directory is not None else self.index_dir / "state"
+        with self._lock:
+            save_state(self, directory)
+        return directory
+
+    def shutdown(self, *, settle_pending: bool = False) -> None:
+        """Keep the memory's click statistics and close the store. Pending searches stay unsettled in the log
+        (no bandit update) unless settle_pending, which gives them the no-click reward first."""
+        if settle_pending:
+            self.pending.drain()
+        self._save_memory()
+        self.store.close()
+
+    # -- searching --------------------------------------------------------------------------------------------
+
+    def search(self, text: str, context: Context | None = None, *, limit: int = 10,
+               explain: bool = False) -> SearchResult:
+        """The top `limit` entities for `text`, with the plan that retrieved them. Raises ValueError for an empty
+        query or a limit below 1."""
+        _check_search(text, limit)
+        context = context or Context.anonymous()
+        self.pending.expire()
+        timer = _Timer()
+        with self._lock:
+            query = timer.run("understand", self.parser.parse, text)
+            inputs, decision = timer.run("select", self._select_plan, query, context)
+            lists = timer.run("generate", self._generate, query, context, decision)
+            pool = timer.run("union", union, lists)
+            matrix, entities = timer.run("features", self._features, query, context, pool)
+            scores = timer.run("rank", self.scorer.score, matrix, self.feature_set.names)
+            result, rows = timer.run("result", build_result, new_request_id(), query, pool, entities, scores, matrix,
+                               decision, self.scorer, self.feature_set.names, limit, explain)
+        impression = impression_of(result, rows, context, self.log.pseudonymize(context.user_id), inputs, matrix,
+                                   self.scorer, self.feature_set.names, timer.total_ms())
+        timer.run("log", self.log.record_impression, impression)
+        self.pending.add(Pending(impression, inputs, query))
+        result.timings_ms.update(timer.timings)
+        return result
+
+    def _select_plan(self, query: Query, context: Context) -> tuple[PolicyInput, Decision]:
+        previews = {name: generator.preview(query, context) for name, generator in self.generators.items()
+                    if name in PREVIEWED}
+        memory = self.generators.get("memory")
+        seen = bool(memory is not None and query.tokens and memory.query_seen(query))
+        inputs = policy_input(query, context, self.arms, previews, taste=self._taste(context), memory_seen=seen,
+                              stats=self.stats)
+        return inputs, self.policy.select(inputs, self.arms)
+
+    def _generate(self, query: Query, context: Context, decision: Decision) -> list[list[Candidate]]:
+        return [self.generators[name].generate(query, context, k) for name, k in decision.arm.plan]
+
+    def _features(self, query: Query, context: Context, pool: Pool) -> tuple[np.ndarray, list]:
+        entities = self.entities.get_many(pool.entity_ids)
+        memory = self.generators.get("memory")
+        ctr = impressions = None
+        if isinstance(memory, MemoryGenerator):
+            ctr, impressions = memory.pair_stats(query, pool.entity_ids, context)
+        batch = FeatureInput(query=query, context=context, pool=pool, entities=entities,
+                             generators=tuple(self.generators), profile=self._profile(context), memory_ctr=ctr,
+                             memory_impressions=impressions, now=_now(context))
+        return self.feature_set.build(batch), entities
+
+    def _profile(self, context: Context) -> UserProfile | None:
+        return self.entities.user(context.user_id) if context.user_id else None
+
+    def _taste(self, context: Context, n: int = 3) -> list[str]:
+        profile = self._profile(context)
+        if profile is None:
+            return []
+        return [affinity.key for affinity in sorted(profile.tags, key=lambda a: -a.weight)[:n]]
+
+    # -- feedback ---------------------------------------------------------------------------------------------
+
+    def record_click(self, request_id: str, entity_id: str, position: int | None = None,
+                     dwell_s: float | None = None) -> bool:
+        """Record a click on a shown result. Returns False when this (request, entity) click was recorded before
+        (it counts once). Raises UnknownRequestError / UnknownEntityError for ids the log does not know."""
+        self.pending.expire()
+        click = Click(request_id, entity_id, position, dwell_s)
+        if not self.log.record_click(click):
+            return False
+        impression = self.log.get_impression(request_id)
+        shown = impression.item_for(entity_id)
+        with self._lock:
+            memory = self.generators.get("memory")
+            if isinstance(memory, MemoryGenerator) and impression.query_normalized.strip():
+                try:
+                    memory.record(impression.query_normalized, entity_id, clicked=True,
+                                  position=shown.position if shown else position)
+                except UnknownEntityError:
+                    logger.info("entity %s is not in the memory index yet; its click is logged only", entity_id)
+        pending = self.pending.take(request_id)
+        if pending is not None:
+            pending.clicks.append(replace(click, position=shown.position if shown else position))
+            self._settle(pending)
+        self.clicks_since_fit += 1
+        if self.config.ranker.retrain_every and self.clicks_since_fit >= self.config.ranker.retrain_every:
+            self._retrain_quietly()
+        return True
+
+    def close(self, request_id: str) -> float | None:
+        """Settle a search now: with no click so far it earns the no-click reward. Returns the reward, or None
+        when the search was settled already. Raises UnknownRequestError for an id the log does not know."""
+        pending = self.pending.take(request_id)
+        if pending is None:
+            self.log.get_impression(request_id)  # raises for an unknown id
+            return None
+        return self._settle(pending)
+
+    def _settle(self, pending: Pending) -> float:
+        reward = self.rewards.reward(pending.impression, pending.clicks)
+        with self._lock:
+            self.policy.update(pending.inputs, pending.impression.decision, reward)
+            self.stats.record(pending.inputs.query_class, pending.impression.decision.arm, reward)
+            self._remember_impressions(pending)
+        self.log.close(pending.impression.request_id, reward)
+        return reward
+
+    def _remember_impressions(self, pending: Pending) -> None:
+        """The memory index learns which shown results were passed over (weighted by position)."""
+        memory = self.generators.get("memory")
+        if not isinstance(memory, MemoryGenerator) or not pending.query.tokens:
+            return
+        clicked = {click.entity_id for click in pending.clicks}
+        for item in pending.impression.items:
+            if item.entity_id not in clicked:
+                try:
+                    memory.record(pending.query, item.entity_id, clicked=False, position=item.position)
+                except UnknownEntityError:
+                    continue
+
+    def _save_memory(self) -> None:
+        memory = self.generators.get("memory")
+        if isinstance(memory, MemoryGenerator):
+            with self._lock:
+                memory.save_to(self.store)
+
+    # -- ranker -----------------------------------------------------------------------------------------------
+
+    def fit_ranker(self, *, valid_share: float = 0.2) -> dict:
+        """Train LambdaMART on the logged searches with clicks (position bias corrected, see ranking/lambdamart.py),
+        keep it when it trains, and save it with the rest of the state. Returns a summary."""
+        data = RankingData.from_log(self.log, self.feature_set.names)
+        train, valid = _split_groups(data, valid_share)
+        options = self.config.ranker
+        ranker = LambdaMartRanker(n_estimators=options.n_estimators, learning_rate=options.learning_rate,
+                                  num_leaves=options.num_leaves, min_data_in_leaf=options.min_data_in_leaf,
+                                  position_bias=options.position_bias, seed=options.seed)
+        ranker.fit(train, valid, version=self.scorer.version + 1)
+        with self._lock:
+            self.scorer = ranker
+            self.clicks_since_fit = 0
+        self.save()
+        return {"version": ranker.version_, "n_searches": data.n_groups, "n_rows": len(data.labels),
+                "validation_ndcg@10": ranker.validation_ndcg_}
+
+    def _retrain_quietly(self) -> None:
+        try:
+            self.fit_ranker()
+        except ValueError as error:  # too little data yet: keep the current scorer
+            logger.info("ranker retrain skipped: %s", error)
+
+
+class _Timer:
+    """Runs each stage and keeps its wall time in ms."""
+
+    def __init__(self) -> None:
+        self.timings: dict[str, float] = {}
+        self.start = time.perf_counter()
+
+    def run(self, stage: str, function, *args):
+        start = time.perf_counter()
+        value = function(*args)
+        self.timings[stage] = (time.perf_counter() - start) * 1000.0
+        return value
+
+    def total_ms(self) -> float:
+        self.timings["total"] = (time.perf_counter() - self.start) * 1000.0
+        return self.timings["total"]
+
+
+def _check_search(text: str, limit: int) -> None:
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError(f"query text is empty ({text!r}); give at least one word")
+    if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
+        raise ValueError(f"limit must be >= 1, got {limit!r}")
+    if len(text) > 100 * MAX_QUERY_CHARS:
+        logger.info("query of %d characters; only the first %d are read", len(text), MAX_QUERY_CHARS)
+
+
+def _now(context: Context):
+    from .feedback.records import utc_naive, utc_now
+    return utc_naive(context.timestamp) if context.timestamp is not None else utc_now()
+
+
+def _make_policy(config: EngineConfig, arms: Sequence):
+    options = config.policy
+    if options.kind == "vw":
+        return make_policy("vw", arms=arms, seed=options.seed, exploration=options.exploration,
+                           epsilon=options.epsilon, gamma_scale=options.gamma_scale, bag_size=options.bag_size,
+                           cover_size=options.cover_size, min_propensity=options.min_propensity,
+                           learning_rate=options.learning_rate)
+    if options.kind == "greedy":
+        return make_policy("greedy", arms=arms, seed=options.seed, learning_rate=options.learning_rate,
+                           min_propensity=options.min_propensity)
+    if options.kind == "fixed":
+        return make_policy("fixed", arms=arms, seed=options.seed, arm_name=options.fixed_arm)
+    if options.kind == "single":
+        return make_policy("single", arms=arms, seed=options.seed, generator=options.single_generator)
+    return make_policy("uniform", arms=arms, seed=options.seed)
+
+
+def _reward_options(config: EngineConfig) -> dict:
+    feedback = config.feedback
+    return {"click_value": feedback.click_value, "stream_value": feedback.stream_value,
+            "stream_seconds": feedback.stream_seconds, "rank_discount": feedback.rank_discount,
+            "cost_per_candidate": feedback.cost_per_candidate, "cost_per_ms": feedback.cost_per_ms,
+            "no_click": feedback.no_click}
+
+
+def _split_groups(data: RankingData, valid_share: float) -> tuple[RankingData, RankingData | None]:
+    """The last `valid_share` of searches (in log order) for validation, when there are at least 10 searches."""
+    n_valid = int(data.n_groups * valid_share) if data.n_groups >= 10 else 0
+    if n_valid == 0:
+        return data, None
+    cut = int(data.group[:-n_valid].sum())
+
+    def part(rows: slice, group: np.ndarray) -> RankingData:
+        return RankingData(data.features[rows], data.labels[rows], group, data.positions[rows], data.feature_names)
+
+    return part(slice(None, cut), data.group[:-n_valid]), part(slice(cut, None), data.group[-n_valid:])

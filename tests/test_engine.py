@@ -1,0 +1,237 @@
+"""The Engine facade on a small synthetic catalog: the query flow, clicks and rewards, save/load, bad input.
+
+A hashing encoder and exact dense search keep these fast; tests/test_engine_real.py runs the real components.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from ltrr.config import EngineConfig
+from ltrr.engine import Engine
+from ltrr.errors import ConfigError, UnknownEntityError, UnknownRequestError
+from ltrr.store import CatalogStore
+from ltrr.synthetic import generate_catalog, write_catalog
+from ltrr.types import Context
+
+SMALL = {"catalog": {"synthetic": {"n_artists": 25, "n_playlists": 20, "n_users": 10}},
+         "retrieval": {"encoder": "hashing", "dense": {"exact": True}}}
+
+
+def small_config(**sections) -> EngineConfig:
+    data = json.loads(json.dumps(SMALL))
+    for name, values in sections.items():
+        data.setdefault(name, {}).update(values)
+    return EngineConfig.from_dict(data)
+
+
+@pytest.fixture(scope="module")
+def catalog_db(tmp_path_factory) -> str:
+    path = tmp_path_factory.mktemp("engine") / "catalog.db"
+    store = CatalogStore.open(path)
+    write_catalog(store, generate_catalog(small_config().catalog.synthetic))
+    store.close()
+    return str(path)
+
+
+@pytest.fixture
+def make_engine(catalog_db, tmp_path):
+    """Fresh engines over a copy of the module's catalog (so logs and state start empty)."""
+    built = []
+
+    def make(**sections) -> Engine:
+        copy = tmp_path / f"catalog{len(built)}.db"
+        copy.write_bytes(open(catalog_db, "rb").read())
+        built.append(Engine.open(copy, config=small_config(**sections)))
+        return built[-1]
+
+    yield make
+    for engine in built:
+        engine.shutdown()
+
+
+@pytest.fixture
+def engine(make_engine):
+    return make_engine()
+
+
+def a_track(engine: Engine):
+    return next(engine.store.iter_entities(kind="track"))
+
+
+def test_search_reads_like_the_architecture(engine):
+    track = a_track(engine)
+    result = engine.search(f"{track.artist_name} {track.name}", limit=5)
+    assert 1 <= len(result.items) <= 5 and result.items[0].entity_id == track.entity_id
+    assert [item.position for item in result.items] == list(range(len(result.items)))
+    scores = [item.score for item in result.items]
+    assert scores == sorted(scores, reverse=True)
+    assert all(item.sources for item in result.items)
+    plan = dict(result.decision.arm.plan)
+    assert all(source.generator in plan for item in result.items for source in item.sources)
+    assert result.n_candidates <= result.decision.arm.budget
+    assert result.decision.propensity == pytest.approx(result.decision.pmf[result.decision.arm_index])
+    assert {"understand", "select", "generate", "union", "features", "rank", "log", "total"} <= set(
+        result.timings_ms)
+    logged = engine.log.get_impression(result.request_id)
+    assert [item.entity_id for item in logged.items] == [item.entity_id for item in result.items]
+    assert logged.decision.propensity == result.decision.propensity
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    ({"text": "   "}, ValueError, "query text is empty"),
+    ({"text": ""}, ValueError, "query text is empty"),
+    ({"limit": 0}, ValueError, "limit must be >= 1, got 0"),
+    ({"limit": True}, ValueError, "limit must be >= 1"),
+])
+def test_search_rejects_bad_input(engine, kwargs, error, message):
+    with pytest.raises(error, match=message):
+        engine.search(**{"text": "night", **kwargs})
+
+
+@pytest.mark.parametrize("text", ["a" * 10_000, "\x00\x07 night", "🎵🎶", "שלום עולם", "'; DROP TABLE entities; --"])
+def test_odd_queries_do_not_crash(engine, text):
+    result = engine.search(text, limit=3)
+    assert len(result.items) <= 3
+
+
+def test_clicks_count_once_reward_the_plan_and_reach_the_memory(engine):
+    track = a_track(engine)
+    result = engine.search(track.name, limit=5)
+    clicked = result.items[0]
+    before = engine.policy.version
+    assert engine.record_click(result.request_id, clicked.entity_id, position=0) is True
+    assert engine.record_click(result.request_id, clicked.entity_id, position=0) is False
+    assert engine.policy.version == before + 1  # settled once, at the first click
+    assert engine.log.counts()["clicks"] == 1
+    assert engine.generators["memory"].query_seen(result.query)
+    assert engine.close(result.request_id) is None  # settled already
+
+
+def test_unknown_request_and_entity_raise_clear_errors(engine):
+    result = engine.search("night", limit=3)
+    with pytest.raises(UnknownRequestError, match="nope"):
+        engine.record_click("nope", result.items[0].entity_id)
+    with pytest.raises(UnknownEntityError, match="not-an-entity"):
+        engine.record_click(result.request_id, "not-an-entity")
+    with pytest.raises(UnknownRequestError):
+        engine.close("nope")
+
+
+def test_close_gives_the_no_click_reward(engine):
+    result = engine.search("night", limit=3)
+    reward = engine.close(result.request_id)
+    expected = -engine.config.feedback.cost_per_candidate * result.n_candidates
+    assert reward == pytest.approx(expected, abs=1e-9)
+
+
+def test_explanations_sum_to_the_score(engine):
+    result = engine.search("night", limit=5, explain=True)
+    for item in result.items:
+        explanation = item.explanation
+        assert explanation is not None and explanation.plan == result.decision.arm.plan
+        total = explanation.bias + sum(value for _, value in explanation.contributions)
+        assert total == pytest.approx(item.score, rel=1e-6, abs=1e-9)
+
+
+def test_save_load_gives_identical_decisions(engine, tmp_path):
+    for text in ("night", "love songs", "80s rock"):
+        result = engine.search(text, limit=3)
+        if result.items:  # a plan may call only generators that find nothing
+            engine.record_click(result.request_id, result.items[0].entity_id)
+        else:
+            engine.close(result.request_id)
+    engine.save(tmp_path / "saved")
+    twin = Engine.load(tmp_path / "saved")
+    try:
+        for text in ("summer", "night drive", "chill", "90s"):
+            mine, theirs = engine.search(text, limit=5), twin.search(text, limit=5)
+            assert mine.decision.arm == theirs.decision.arm and mine.decision.pmf == theirs.decision.pmf
+            assert [i.entity_id for i in mine.items] == [i.entity_id for i in theirs.items]
+    finally:
+        twin.shutdown()
+
+
+def test_load_refuses_a_state_saved_with_another_policy(engine, tmp_path):
+    engine.save(tmp_path / "saved")
+    config = json.loads((tmp_path / "saved" / "config.json").read_text())
+    config["config"]["policy"]["kind"] = "uniform"
+    (tmp_path / "saved" / "config.json").write_text(json.dumps(config))
+    from ltrr.engine_state import load_state
+    with pytest.raises(ConfigError, match="another \\[policy\\]"):
+        load_state(engine, tmp_path / "saved")
+
+
+def test_fit_ranker_learns_from_logged_clicks_and_survives_reopen(make_engine):
+    engine = make_engine(policy={"kind": "fixed", "fixed_arm": "equal"})  # every search retrieves something
+    rng = np.random.default_rng(0)
+    tracks = list(engine.store.iter_entities(kind="track"))
+    for index in rng.choice(len(tracks), size=60, replace=False).tolist():
+        track = tracks[index]
+        result = engine.search(track.name, limit=10)
+        target = next((item for item in result.items if item.entity_id == track.entity_id), result.items[-1])
+        engine.record_click(result.request_id, target.entity_id, position=target.position)
+    summary = engine.fit_ranker()
+    assert summary["version"] == 1 and summary["n_searches"] == 60
+    result = engine.search("night", limit=3, explain=True)
+    assert result.items[0].explanation.scorer == "lambdamart v1"
+    assert engine.log.get_impression(result.request_id).ranker_version == 1
+    reopened = Engine.open(engine.store.url.replace("sqlite:///", ""), config=engine.config)
+    try:
+        assert reopened.scorer.version == 1
+    finally:
+        reopened.shutdown()
+
+
+def test_eight_threads_searching_and_clicking_lose_no_event(make_engine):
+    engine = make_engine(policy={"kind": "fixed", "fixed_arm": "equal"})
+    texts = ["night", "love", "summer", "rock", "chill", "drive", "blue", "gold"]
+    errors = []
+
+    def work(text: str) -> None:
+        try:
+            for i in range(5):
+                result = engine.search(f"{text} {i}", limit=3)
+                if result.items:
+                    engine.record_click(result.request_id, result.items[0].entity_id, position=0)
+        except Exception as error:  # noqa: BLE001 - collected for the assertion below
+            errors.append(error)
+
+    threads = [threading.Thread(target=work, args=(text,)) for text in texts]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    counts = engine.log.counts()
+    assert counts["impressions"] == 40 and counts["clicks"] == 40 and counts["closed"] == 40
+
+
+def test_index_is_reused_while_the_catalog_is_unchanged(engine, tmp_path):
+    assert engine.index_report.action == "built"
+    again = Engine.open(engine.store.url.replace("sqlite:///", ""), config=engine.config)
+    try:
+        assert again.index_report.action == "loaded"
+    finally:
+        again.shutdown()
+
+
+def test_a_server_url_needs_an_index_dir():
+    with pytest.raises(ConfigError, match="index_dir"):
+        Engine.open("postgresql+psycopg://postgres@127.0.0.1:5432/test", config=small_config())
+
+
+def test_context_with_user_device_and_time_is_used(engine):
+    user = next(engine.store.iter_users())
+    from datetime import datetime
+    context = Context(user_id=user.user_id, device="speaker", timestamp=datetime(2026, 3, 7, 22, 0))
+    result = engine.search("night", context, limit=3)
+    logged = engine.log.get_impression(result.request_id)
+    assert logged.user_key is not None and user.user_id not in logged.user_key
+    assert logged.context.device == "speaker" and logged.context.hour == 22
+    assert any(name.startswith("user") for name in replace(logged).feature_names)
