@@ -44,7 +44,7 @@ def run_demo(config: EngineConfig, db: str, seed: int | None = None, progress: S
     return lines
 
 
-EXAMPLE_QUERIES = ("80s synth pop", "chill")
+EXAMPLE_QUERIES = ("80s classic rock", "workout")
 
 
 def learn_and_search(config: EngineConfig, db: str, catalog: SyntheticCatalog, n_warm_up: int,

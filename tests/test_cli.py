@@ -73,7 +73,7 @@ def test_demo_builds_the_catalog_and_a_second_run_changes_nothing(tmp_path, caps
     first = capsys.readouterr().out
     assert "synthetic catalog (seed 3)" in first and "most popular artists" in first
     assert "warm-up: 60 simulated searches" in first and "ranker: LambdaMART v1" in first
-    assert re.search(r"query '80s synth pop' \(\w+\); plan \S+ \[.+\] p=", first)
+    assert re.search(r"query '80s classic rock' \(\w+\); plan \S+ \[.+\] p=", first)
     main(["stats", "--db", db, "--json"])
     stats = json.loads(capsys.readouterr().out)
     assert stats["tracks"] > 1000 and stats["albums"] > 0 and stats["users"] > 0

@@ -235,3 +235,18 @@ def test_context_with_user_device_and_time_is_used(engine):
     assert logged.user_key is not None and user.user_id not in logged.user_key
     assert logged.context.device == "speaker" and logged.context.hour == 22
     assert any(name.startswith("user") for name in replace(logged).feature_names)
+
+
+def test_engine_runs_on_postgresql_with_an_index_dir(pg_url, tmp_path):
+    store = CatalogStore.open(pg_url)
+    write_catalog(store, generate_catalog(small_config().catalog.synthetic))
+    store.close()
+    engine = Engine.open(pg_url, index_dir=tmp_path / "index", config=small_config())
+    try:
+        track = a_track(engine)
+        result = engine.search(track.name, Context(user_id="u1", device="car"), limit=5)
+        assert result.items and engine.record_click(result.request_id, result.items[0].entity_id, position=0)
+        assert not engine.record_click(result.request_id, result.items[0].entity_id, position=0)
+        assert engine.log.counts()["clicks"] == 1 and engine.store.revision() >= 1
+    finally:
+        engine.shutdown()

@@ -15,8 +15,18 @@ from ltrr.features.edit import edit_similarity, levenshtein_many
 from ltrr.retrieval.base import union
 from ltrr.retrieval.memory_predict import popularity_level
 from ltrr.text import fold, tokenize
-from ltrr.types import (ENTITY_KINDS, Affinity, Candidate, Context, Entity, Popularity, Query, Slot, TagWeight,
-                        UserProfile)
+from ltrr.types import (
+    ENTITY_KINDS,
+    Affinity,
+    Candidate,
+    Context,
+    Entity,
+    Popularity,
+    Query,
+    Slot,
+    TagWeight,
+    UserProfile,
+)
 
 NOW = datetime(2025, 6, 1, 12, 0)
 GENERATORS = ("bm25", "dense", "memory")

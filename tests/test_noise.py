@@ -11,8 +11,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ltrr.simulation import FORMS, OPERATORS, NoisyQuery, QueryNoise
-from ltrr.simulation.noise import (KEYBOARD_NEIGHBOURS, PHONETIC_RULES, VOICE_CONFUSIONS, candidate_edits,
-                                   clean_title, letter_weights, phonetic_variants)
+from ltrr.simulation.noise import (
+    KEYBOARD_NEIGHBOURS,
+    PHONETIC_RULES,
+    VOICE_CONFUSIONS,
+    candidate_edits,
+    clean_title,
+    letter_weights,
+    phonetic_variants,
+)
 from ltrr.types import Entity
 
 EDIT_FAMILY = ("substitute", "delete", "insert", "transpose", "double", "strip")  # distance exactly 1

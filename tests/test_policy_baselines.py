@@ -8,8 +8,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ltrr.errors import ConfigError
-from ltrr.policy import (FixedPlan, Policy, SingleGenerator, UniformRandom, VWPolicy, arm_catalogue, floor_pmf,
-                         load_policy, make_policy, policy_input, sample_index)
+from ltrr.policy import (
+    FixedPlan,
+    Policy,
+    SingleGenerator,
+    UniformRandom,
+    VWPolicy,
+    arm_catalogue,
+    floor_pmf,
+    load_policy,
+    make_policy,
+    policy_input,
+    sample_index,
+)
 from ltrr.types import Context, Query
 
 ARMS = arm_catalogue(("bm25", "dense", "structured"))  # 14 arms

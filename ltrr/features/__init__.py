@@ -9,13 +9,22 @@ Importing this package registers every feature: the modules below are imported f
 order that fixes the default column order.
 """
 
-from . import sources  # noqa: F401  (registers features)
-from . import lexical  # noqa: F401
-from . import entity  # noqa: F401
-from . import slots  # noqa: F401
-from . import behavior  # noqa: F401
-from .registry import (FeatureInput, FeatureSet, default_feature_set, feature, registered_features,
-                       source_feature, source_quantities)
+from . import (
+                       behavior,  # noqa: F401
+                       entity,  # noqa: F401
+                       lexical,  # noqa: F401
+                       slots,  # noqa: F401
+                       sources,  # noqa: F401  (registers features)
+)
+from .registry import (
+                       FeatureInput,
+                       FeatureSet,
+                       default_feature_set,
+                       feature,
+                       registered_features,
+                       source_feature,
+                       source_quantities,
+)
 
 __all__ = ["FeatureInput", "FeatureSet", "default_feature_set", "feature", "registered_features",
            "source_feature", "source_quantities"]

@@ -27,8 +27,16 @@ import numpy as np
 from ..errors import ConfigError
 from ..types import Arm, Decision
 from .arms import arm_index
-from .base import (Policy, check_actions, check_decision, check_reward, make_decision, read_policy_json,
-                   sample_index, write_policy_json)
+from .base import (
+    Policy,
+    check_actions,
+    check_decision,
+    check_reward,
+    make_decision,
+    read_policy_json,
+    sample_index,
+    write_policy_json,
+)
 from .features import PolicyInput
 from .vw import VWPolicy
 

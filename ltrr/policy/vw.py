@@ -46,8 +46,16 @@ from vowpalwabbit import Workspace
 
 from ..errors import ConfigError
 from ..types import Arm, Decision
-from .base import (check_actions, check_decision, check_reward, floor_pmf, make_decision, read_policy_json,
-                   sample_index, write_policy_json)
+from .base import (
+    check_actions,
+    check_decision,
+    check_reward,
+    floor_pmf,
+    make_decision,
+    read_policy_json,
+    sample_index,
+    write_policy_json,
+)
 from .features import PLAN_NAMESPACE, PolicyInput, vw_name
 
 logger = logging.getLogger(__name__)
