@@ -105,8 +105,9 @@ def _restore_ranker(engine: Engine, directory: Path, strict: bool) -> None:
     if tuple(ranker.feature_names_) != tuple(engine.feature_set.names):
         missing = sorted(set(engine.feature_set.names) - set(ranker.feature_names_))
         extra = sorted(set(ranker.feature_names_) - set(engine.feature_set.names))
-        message = (f"the ranker at {directory / 'ranker'} was trained on other features (missing {missing}, "
-                   f"extra {extra}); retrain it with engine.fit_ranker() or `ltrr train-ranker`")
+        difference = f"missing {missing}, extra {extra}" if missing or extra else "the same names in another order"
+        message = (f"the ranker at {directory / 'ranker'} was trained on other features ({difference}); retrain "
+                   "it with engine.fit_ranker() or `ltrr train-ranker`")
         if strict:
             raise FeatureMismatchError(message)
         logger.warning("%s; using the default scorer until then", message)

@@ -263,3 +263,12 @@ def test_build_never_gives_inf_and_one_row_per_entity(pool_and_entities, text):
 def test_feature_input_rejects_misaligned_arrays(kwargs, message):
     with pytest.raises(ValueError, match=message):
         _batch(**kwargs)
+
+
+def test_default_columns_follow_the_group_order_not_the_import_order():
+    # Regression: sorting the package's imports once reordered the columns, so saved models stopped matching.
+    from ltrr.features.registry import GROUP_ORDER
+
+    names = default_feature_set(["bm25"]).names[3:]
+    ranks = [GROUP_ORDER.index(name.partition(".")[0]) for name in names]
+    assert ranks == sorted(ranks) and names[0] == "pool.n_sources"

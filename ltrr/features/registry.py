@@ -151,8 +151,8 @@ class FeatureInput:
 
 
 def registered_features() -> tuple[str, ...]:
-    """Names of the fixed features, in registration order."""
-    return tuple(_FIXED)
+    """Names of the fixed features, in the default column order (see GROUP_ORDER)."""
+    return tuple(fixed_feature_order())
 
 
 def source_quantities() -> tuple[str, ...]:
@@ -217,4 +217,21 @@ def default_feature_set(generators: Sequence[str]) -> FeatureSet:
     if clashes:
         raise ValueError(f"generator names {list(generators)} give per-source features {clashes} that clash "
                          f"with fixed features; rename the generator")
-    return FeatureSet([*per_source, *_FIXED], generators=generators)
+    return FeatureSet([*per_source, *fixed_feature_order()], generators=generators)
+
+
+# Column groups of the default set, in order. The order is fixed here, not by which module happens to be
+# imported first, so a saved model's feature list matches in every process.
+GROUP_ORDER = ("pool", "lexical", "entity", "slots", "query", "user", "memory", "context")
+
+
+def fixed_feature_order() -> list[str]:
+    """Fixed features by group (GROUP_ORDER; other prefixes after, by name), in registration order within one."""
+    position = {name: i for i, name in enumerate(_FIXED)}
+
+    def key(name: str) -> tuple[int, str, int]:
+        group = name.partition(".")[0]
+        rank = GROUP_ORDER.index(group) if group in GROUP_ORDER else len(GROUP_ORDER)
+        return rank, group if rank == len(GROUP_ORDER) else "", position[name]
+
+    return sorted(_FIXED, key=key)
