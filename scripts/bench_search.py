@@ -26,6 +26,8 @@ def main() -> int:
     parser.add_argument("--index-dir")
     parser.add_argument("--config", help="an ltrr TOML config")
     parser.add_argument("--cold", type=int, default=1000, help="distinct cold queries")
+    parser.add_argument("--warm-up", type=int, default=0, help="simulated searches to learn from first (then a "
+                                                                "ranker fit)")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args()
@@ -36,7 +38,7 @@ def main() -> int:
     config = EngineConfig.from_toml(args.config) if args.config else None
     engine = Engine.open(args.db, index_dir=args.index_dir, config=config, progress=stage)
     try:
-        result = bench_search(engine, n_cold=args.cold, progress=stage)
+        result = bench_search(engine, n_cold=args.cold, n_warm_up=args.warm_up, progress=stage)
     finally:
         engine.shutdown()
     result["machine"] = machine()
@@ -51,6 +53,11 @@ def main() -> int:
         wall = result[run]["wall"]
         print(f"{run:<12} p50 {wall['p50_ms']:.2f} ms  p95 {wall['p95_ms']:.2f} ms  p99 {wall['p99_ms']:.2f} ms  "
               f"{result[run]['qps']:.0f} QPS  {result[run]['mean_candidates']:.0f} candidates on average")
+    if "warm_up" in result:
+        warm = result["warm_up"]
+        print(f"warm-up: {warm['n_searches']} searches in {warm['seconds']:.0f} s, CTR {warm['ctr']:.2f}, mean reward "
+              f"{warm['mean_reward_first_half']:.3f} -> {warm['mean_reward_second_half']:.3f}; ranker "
+              f"v{warm['ranker']['version']} (validation nDCG@10 {warm['ranker']['validation_ndcg@10']})")
     print(f"peak memory {result['peak_rss_mb']:,.0f} MiB")
     return 0
 

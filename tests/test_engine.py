@@ -250,3 +250,13 @@ def test_engine_runs_on_postgresql_with_an_index_dir(pg_url, tmp_path):
         assert engine.log.counts()["clicks"] == 1 and engine.store.revision() >= 1
     finally:
         engine.shutdown()
+
+
+def test_search_benchmark_reports_its_headline_keys(engine):
+    from ltrr.evaluation.search_bench import bench_search
+
+    result = bench_search(engine, n_cold=12, n_head=3, head_repeats=2, n_warm_up=30)
+    assert {"cold_p50_ms", "cold_p95_ms", "head_p50_ms", "qps", "peak_rss_mb"} <= set(result)
+    assert result["cold"]["wall"]["n"] == 12 and result["head"]["wall"]["n"] == 6
+    assert result["warm_up"]["n_searches"] == 30 and result["ranker_version"] == 1
+    assert engine.policy.name == "vw_squarecb"  # the equal-split comparison puts the policy back

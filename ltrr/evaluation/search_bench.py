@@ -49,12 +49,18 @@ def run_searches(engine: Engine, texts: Sequence[str], progress: StageFactory, l
 
 
 def bench_search(engine: Engine, *, n_cold: int = 1000, n_head: int = 20, head_repeats: int = 25,
-                 seed: int = 0, progress: StageFactory = no_progress) -> dict:
-    """{"cold": ..., "head": ..., "equal_split": ..., flat headline keys (cold_p50_ms, qps, ...)}."""
+                 n_warm_up: int = 0, seed: int = 0, progress: StageFactory = no_progress) -> dict:
+    """{"cold": ..., "head": ..., "equal_split": ..., flat headline keys (cold_p50_ms, qps, ...)}.
+
+    n_warm_up: simulated searches (`simulation.warmup`) the engine learns from first, followed by a ranker fit,
+    so the "learned" numbers are those of a policy and ranker that have seen traffic.
+    """
+    result = {"warm_up": _warm_up(engine, n_warm_up, seed, progress)} if n_warm_up else {}
     entities = _sample_entities(engine.store, seed)
     texts = list(dict.fromkeys(query_texts(entities, n_cold + n_head, seed)))
     cold, head = texts[:n_cold], texts[n_cold:n_cold + n_head]
-    result = {"n_entities": engine.store.counts().tracks, "policy": engine.policy.name}
+    result.update({"n_entities": engine.store.counts().tracks, "policy": engine.policy.name,
+                   "ranker_version": engine.scorer.version})
     run_searches(engine, head[:5], no_progress, "warm-up")  # first-call costs (model load) out of the numbers
     result["cold"] = run_searches(engine, cold, progress, "cold queries")
     result["head"] = run_searches(engine, head * head_repeats, progress, "head queries")
@@ -69,6 +75,20 @@ def bench_search(engine: Engine, *, n_cold: int = 1000, n_head: int = 20, head_r
                    "head_p95_ms": result["head"]["wall"]["p95_ms"], "qps": result["cold"]["qps"],
                    "peak_rss_mb": peak_rss_mb()})
     return result
+
+
+def _warm_up(engine: Engine, n_searches: int, seed: int, progress: StageFactory) -> dict:
+    from ..simulation.warmup import warm_up
+
+    start = time.perf_counter()
+    report = warm_up(engine, n_searches, seed=seed + 1, progress=progress)
+    half = report.n_searches // 2
+    summary = {"n_searches": report.n_searches, "ctr": report.ctr(), "seconds": time.perf_counter() - start,
+               "mean_reward_first_half": report.mean_reward(slice(None, half)),
+               "mean_reward_second_half": report.mean_reward(slice(half, None)),
+               "arms": dict(report.arms.most_common(8))}
+    summary["ranker"] = engine.fit_ranker()
+    return summary
 
 
 def _sample_entities(store: CatalogStore, seed: int, n_tracks: int = 20_000) -> list:
