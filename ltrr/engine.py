@@ -54,7 +54,7 @@ class Engine:
         self.store = store
         self.index_dir = index_dir
         self.encoder = make_encoder(config.retrieval)
-        built, self.index_report = open_index(store, index_dir, config.retrieval, self.encoder, rebuild=rebuild,
+        built, table, self.index_report = open_index(store, index_dir, config.retrieval, self.encoder, rebuild=rebuild,
                                               progress=progress)
         self.parser = built.parser
         self.generators = built.generators
@@ -65,7 +65,7 @@ class Engine:
         self.scorer: DefaultScorer | LambdaMartRanker = DefaultScorer()
         self.log = FeedbackLog.from_engine(store.engine, stream_seconds=config.feedback.stream_seconds)
         self.rewards = RewardModel(**_reward_options(config))
-        self.entities = EntityCache(store)
+        self.entities = EntityCache(store, table)
         self.pending = PendingSearches(self._settle, config.feedback.close_after_s)
         self.clicks_since_fit = 0
         self._lock = threading.RLock()

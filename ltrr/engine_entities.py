@@ -7,19 +7,22 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 
+from .engine_entity_table import EntityTable
 from .store import CatalogStore
 from .types import Entity, UserProfile
 
 
 class EntityCache:
-    """LRU caches over `store.get_entities` and `store.get_users`.
+    """LRU caches over the index build's entity table (then `store.get_entities`) and `store.get_users`.
 
     max_entities: entities kept (about 1 KB each); max_users: profiles kept. An unknown user id is cached as
     None (an anonymous profile), so a stream of unknown ids does not reach the store each time.
     """
 
-    def __init__(self, store: CatalogStore, max_entities: int = 100_000, max_users: int = 10_000) -> None:
+    def __init__(self, store: CatalogStore, table: EntityTable | None = None, max_entities: int = 20_000,
+                 max_users: int = 10_000) -> None:
         self.store = store
+        self.table = table
         self.max_entities = max_entities
         self.max_users = max_users
         self._entities: OrderedDict[str, Entity] = OrderedDict()
@@ -31,7 +34,11 @@ class EntityCache:
         with self._lock:
             found = {entity_id: self._entities.get(entity_id) for entity_id in entity_ids}
         missing = [entity_id for entity_id, entity in found.items() if entity is None]
-        if missing:
+        if missing and self.table is not None:
+            for entity_id, entity in zip(missing, self.table.get(missing), strict=True):
+                found[entity_id] = entity
+            missing = [entity_id for entity_id in missing if found[entity_id] is None]
+        if missing:  # written to the store after the index build
             for entity in self.store.get_entities(missing):
                 found[entity.entity_id] = entity
         with self._lock:

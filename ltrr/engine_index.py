@@ -3,7 +3,7 @@
 Layout of `index_dir`:
 
     manifest.json        which build is current, the catalog revision and retrieval config it was built from
-    build-<n>/           lexicon.json and one folder per generator (bm25/, dense/, structured/, memory/, ...)
+    build-<n>/           lexicon.json, entities/ (a columnar copy of the catalog) and one folder per generator
     emb_cache/           the embedding cache (model id + text hash -> vector), shared by every build
     state/               learned state written by `Engine.save()` (policy, ranker, statistics)
 
@@ -26,6 +26,7 @@ from pathlib import Path
 
 from .config_checks import plain
 from .config_sections import RetrievalConfig
+from .engine_entity_table import EntityTable
 from .progress import StageFactory, no_progress
 from .retrieval.base import CandidateGenerator
 from .retrieval.bm25 import BM25Generator
@@ -65,26 +66,29 @@ def make_encoder(config: RetrievalConfig) -> TextEncoder:
 
 
 def open_index(store: CatalogStore, index_dir: str | Path, config: RetrievalConfig, encoder: TextEncoder, *,
-               rebuild: bool = False, progress: StageFactory = no_progress) -> tuple[GeneratorSet, IndexReport]:
+               rebuild: bool = False, progress: StageFactory = no_progress
+               ) -> tuple[GeneratorSet, EntityTable, IndexReport]:
     """The generators for the store's current catalog: loaded when up to date, built (incrementally) otherwise."""
     index_dir = Path(index_dir)
     wanted = _fingerprint(store.revision(), config, encoder)
     manifest = _read_manifest(index_dir)
-    if not rebuild and manifest is not None and manifest["fingerprint"] == wanted:
+    complete = manifest is not None and (index_dir / manifest["build"] / "entities").is_dir()
+    if not rebuild and complete and manifest["fingerprint"] == wanted:
         stage = progress("load indexes", None)
         generators = load_build(index_dir / manifest["build"], config.generators, encoder, index_dir / "emb_cache")
+        table = EntityTable.load(index_dir / manifest["build"] / "entities")
         stage.close()
-        return generators, IndexReport("loaded", manifest["build"], wanted["revision"])
+        return generators, table, IndexReport("loaded", manifest["build"], wanted["revision"])
     previous = None  # a dense index is reused only when it was built with the same [retrieval.dense]
     if manifest is not None and manifest["fingerprint"]["retrieval"].get("dense") == plain(config.dense):
         previous = index_dir / manifest["build"]
     build = f"build-{(manifest or {}).get('serial', 0) + 1}"
-    generators, synced = _build(store, index_dir, index_dir / build, previous, config, encoder, progress)
+    generators, table, synced = _build(store, index_dir, index_dir / build, previous, config, encoder, progress)
     _write_manifest(index_dir, {"format_version": FORMAT_VERSION, "build": build, "fingerprint": wanted,
                                 "serial": (manifest or {}).get("serial", 0) + 1})
     if manifest is not None and manifest["build"] != build:
         shutil.rmtree(index_dir / manifest["build"], ignore_errors=True)
-    return generators, IndexReport("built", build, wanted["revision"], synced)
+    return generators, table, IndexReport("built", build, wanted["revision"], synced)
 
 
 def load_build(directory: Path, names: Sequence[str], encoder: TextEncoder, cache_dir: Path) -> GeneratorSet:
@@ -100,10 +104,13 @@ def load_build(directory: Path, names: Sequence[str], encoder: TextEncoder, cach
 
 
 def _build(store: CatalogStore, index_dir: Path, target: Path, previous: Path | None, config: RetrievalConfig,
-           encoder: TextEncoder, progress: StageFactory) -> tuple[GeneratorSet, dict[str, int] | None]:
+           encoder: TextEncoder, progress: StageFactory
+           ) -> tuple[GeneratorSet, EntityTable, dict[str, int] | None]:
     snapshot = load_snapshot(store, progress=progress)
     shutil.rmtree(target, ignore_errors=True)  # what a crashed build of the same name left behind
     target.mkdir(parents=True)
+    table = EntityTable.build(snapshot.entities)
+    table.save(target / "entities")
     parser = QueryParser(Lexicon.from_entities(snapshot.entities))
     parser.lexicon.save(target / "lexicon.json")
     generators: dict[str, CandidateGenerator] = {}
@@ -119,7 +126,7 @@ def _build(store: CatalogStore, index_dir: Path, target: Path, previous: Path | 
                                              progress)
         generators[name].save(target / name)
         stage.close()
-    return GeneratorSet(parser, generators), synced
+    return GeneratorSet(parser, generators), table, synced
 
 
 def _previous_dense(previous: Path | None, encoder: TextEncoder, cache_dir: Path) -> DenseGenerator | None:

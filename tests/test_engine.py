@@ -260,3 +260,16 @@ def test_search_benchmark_reports_its_headline_keys(engine):
     assert result["cold"]["wall"]["n"] == 12 and result["head"]["wall"]["n"] == 6
     assert result["warm_up"]["n_searches"] == 30 and result["ranker_version"] == 1
     assert engine.policy.name == "vw_squarecb"  # the equal-split comparison puts the policy back
+
+
+def test_the_entity_table_rebuilds_what_the_store_returns(engine):
+    from ltrr.engine_entity_table import EntityTable
+
+    stored = list(engine.store.iter_entities())[:80]
+    table = EntityTable.build(stored)
+    rebuilt = table.get([e.entity_id for e in stored] + ["missing"])
+    assert rebuilt[-1] is None
+    for original, copy in zip(stored, rebuilt, strict=False):
+        assert copy.tags == original.tags and copy.popularity == original.popularity
+        assert replace(copy, added_at=None) == replace(original, added_at=None)
+        assert abs((copy.added_at - original.added_at).total_seconds()) < 1e-3
