@@ -91,3 +91,29 @@ def test_readme_test_command_is_what_ci_runs():
     command = "python3 -m venv .venv && .venv/bin/pip install -q -e '.[test]' && .venv/bin/pytest"
     assert command in (root / "README.md").read_text()
     assert command in (root / ".ci" / "run").read_text()
+
+
+def test_index_search_and_train_ranker_commands(tmp_path, capsys):
+    from ltrr.config import EngineConfig
+    from ltrr.store import CatalogStore
+    from ltrr.synthetic import generate_catalog, write_catalog
+
+    db = str(tmp_path / "small.db")
+    settings = EngineConfig.from_dict({"catalog": {"synthetic": {"n_artists": 15, "n_playlists": 10}}})
+    write_catalog(CatalogStore.open(db), generate_catalog(settings.catalog.synthetic))
+    config = tmp_path / "fast.toml"
+    config.write_text('[retrieval]\nencoder = "hashing"\n[retrieval.dense]\nexact = true\n')
+    common = ["--db", db, "--config", str(config), "--quiet"]
+    assert main(["index", *common, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["action"] == "built"
+    assert main(["search", "night", *common, "--json", "--limit", "3", "--device", "speaker"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert {"request_id", "items", "decision", "timings_ms"} <= set(out)
+    assert {"plan", "propensity", "policy"} <= set(out["decision"]) and len(out["items"]) <= 3
+    for item in out["items"]:
+        assert {"entity_id", "kind", "title", "score", "sources"} <= set(item)
+        assert all({"generator", "rank", "score"} == set(source) for source in item["sources"])
+    assert main(["search", "night", *common, "--explain"]) == 0
+    assert "p=" in capsys.readouterr().out
+    assert main(["train-ranker", *common]) == 1  # nothing clicked yet: a clear error, not a traceback
+    assert "no impressions with clicks" in capsys.readouterr().err
