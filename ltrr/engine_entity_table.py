@@ -10,6 +10,7 @@ Entities written to the store after the build are not in the table; the engine r
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -66,27 +67,41 @@ class EntityTable:
         return cls(text, arrays)
 
     def get(self, entity_ids: Sequence[str]) -> list[Entity | None]:
-        return [self._entity(self.row_of[entity_id]) if entity_id in self.row_of else None
-                for entity_id in entity_ids]
+        """The entities, in order (None for ids not in the table); columns are gathered once for the batch."""
+        rows = np.array([self.row_of.get(entity_id, -1) for entity_id in entity_ids], dtype=np.int64)
+        known = rows[rows >= 0]
+        tags = iter(self._tags(known))
+        popularity = iter(self.arrays["popularity"][known].tolist())
+        columns = zip(*(self.arrays[name][known].tolist() for name in ("kinds", "years", "durations", "added_days")),
+                      strict=True)
+        return [self._entity(int(row), next(tags), next(popularity), *next(columns)) if row >= 0 else None
+                for row in rows.tolist()]
 
-    def _entity(self, row: int) -> Entity:
-        text, arrays = self.text, self.arrays
-        start, end = arrays["tag_indptr"][row], arrays["tag_indptr"][row + 1]
-        tags = tuple(TagWeight(text["tags"][code], float(weight), text["tag_sources"][source])
-                     for code, weight, source in zip(arrays["tag_codes"][start:end].tolist(),
-                                                     arrays["tag_weights"][start:end].tolist(),
-                                                     arrays["tag_sources"][start:end].tolist(), strict=True))
-        popularity = Popularity(*(None if np.isnan(v) else (v if i == 5 else int(v))
-                                  for i, v in enumerate(arrays["popularity"][row].tolist())))
-        year, duration, day = int(arrays["years"][row]), int(arrays["durations"][row]), arrays["added_days"][row]
+    def _tags(self, rows: np.ndarray) -> list[tuple[TagWeight, ...]]:
+        """Each row's tags, from one gather over the CSR arrays (per-row numpy slicing costs far more)."""
+        indptr = self.arrays["tag_indptr"]
+        starts, lengths = indptr[rows], indptr[rows + 1] - indptr[rows]
+        offsets = np.repeat(starts - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths)
+        flat = offsets + np.arange(int(lengths.sum()))
+        names, sources = self.text["tags"], self.text["tag_sources"]
+        tags = [TagWeight(names[code], weight, sources[source]) for code, weight, source in zip(
+            self.arrays["tag_codes"][flat].tolist(), self.arrays["tag_weights"][flat].tolist(),
+            self.arrays["tag_sources"][flat].tolist(), strict=True)]
+        ends = np.cumsum(lengths).tolist()
+        return [tuple(tags[end - length:end]) for end, length in zip(ends, lengths.tolist(), strict=True)]
+
+    def _entity(self, row: int, tags: tuple[TagWeight, ...], popularity: list[float], kind: int, year: int,
+                duration: int, day: float) -> Entity:
+        text = self.text
         entity_id = text["entity_ids"][row]
-        return Entity(entity_id, KINDS[arrays["kinds"][row]], text["names"][row], text["sources"][row],
-                      text["source_ids"][row], artist_id=text["artist_ids"][row], album_id=text["album_ids"][row],
+        return Entity(entity_id, KINDS[kind], text["names"][row], text["sources"][row], text["source_ids"][row],
+                      artist_id=text["artist_ids"][row], album_id=text["album_ids"][row],
                       description=text["descriptions"].get(entity_id), year=None if year < 0 else year,
                       duration_ms=None if duration < 0 else duration,
-                      added_at=None if np.isnan(day) else _EPOCH + timedelta(days=float(day)),
-                      popularity=popularity, tags=tags, artist_name=text["artist_names"][row],
-                      album_name=text["album_names"][row])
+                      added_at=None if math.isnan(day) else _EPOCH + timedelta(days=day),
+                      popularity=Popularity(*(None if math.isnan(v) else (v if i == 5 else int(v))
+                                              for i, v in enumerate(popularity))),
+                      tags=tags, artist_name=text["artist_names"][row], album_name=text["album_names"][row])
 
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
