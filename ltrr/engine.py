@@ -69,31 +69,31 @@ class Engine:
         self.pending = PendingSearches(self._settle, config.feedback.close_after_s)
         self.clicks_since_fit = 0
         self._lock = threading.RLock()
-        if isinstance(self.generators.get("memory"), MemoryGenerator):
-            self.generators["memory"].load_from(store)  # clicks learned before this process
 
     # -- building ---------------------------------------------------------------------------------------------
 
     @classmethod
     def open(cls, db_url: str | Path, index_dir: str | Path | None = None, config: EngineConfig | None = None, *,
-             progress: StageFactory = no_progress, rebuild: bool = False) -> Engine:
+             progress: StageFactory = no_progress, rebuild: bool = False, restore_state: bool = True) -> Engine:
         """The engine over the store at `db_url` (a SQLite path or any SQLAlchemy URL).
 
         index_dir: where indexes and learned state live; defaults to `<file>.ltrr/` next to a SQLite file and
         is required for a server URL. Indexes are built (or refreshed) when the catalog changed; learned state
-        saved in `<index_dir>/state` is restored.
+        saved in `<index_dir>/state` is restored unless restore_state is False.
         """
         config = replace(config or EngineConfig(), store=StoreConfig(url=str(db_url)))
-        return cls.from_config(config, index_dir=index_dir, progress=progress, rebuild=rebuild)
+        return cls.from_config(config, index_dir=index_dir, progress=progress, rebuild=rebuild,
+                               restore_state=restore_state)
 
     @classmethod
     def from_config(cls, config: EngineConfig, index_dir: str | Path | None = None, *,
-                    progress: StageFactory = no_progress, rebuild: bool = False) -> Engine:
+                    progress: StageFactory = no_progress, rebuild: bool = False,
+                    restore_state: bool = True) -> Engine:
         store = CatalogStore.open(config.store.url)
         index_dir = Path(index_dir) if index_dir is not None else default_index_dir(config.store.url)
         engine = cls(config, store, index_dir, progress=progress, rebuild=rebuild)
-        if (index_dir / "state").is_dir():
-            load_state(engine, index_dir / "state", strict=False)
+        if restore_state:
+            engine.restore()
         return engine
 
     @classmethod
@@ -110,6 +110,15 @@ class Engine:
         load_state(engine, Path(directory))
         return engine
 
+    def restore(self) -> None:
+        """Bring back what was learned before this process: the memory index's click statistics from the store,
+        then the state saved in `<index_dir>/state` (parts saved under another config are skipped, logged)."""
+        memory = self.generators.get("memory")
+        if isinstance(memory, MemoryGenerator):
+            memory.load_from(self.store)
+        if (self.index_dir / "state").is_dir():
+            load_state(self, self.index_dir / "state", strict=False)
+
     def save(self, directory: str | Path | None = None) -> Path:
         """Write config.json and every learned component (VW model, LightGBM text model, JSON statistics) to
         `directory` (default `<index_dir>/state`, which `open` restores). Never pickles."""
@@ -118,12 +127,14 @@ class Engine:
             save_state(self, directory)
         return directory
 
-    def shutdown(self, *, settle_pending: bool = False) -> None:
-        """Keep the memory's click statistics and close the store. Pending searches stay unsettled in the log
-        (no bandit update) unless settle_pending, which gives them the no-click reward first."""
+    def shutdown(self, *, settle_pending: bool = False, keep_memory: bool = True) -> None:
+        """Keep the memory's click statistics in the store (unless keep_memory is False) and close the store.
+        Pending searches stay unsettled in the log (no bandit update) unless settle_pending, which gives them
+        the no-click reward first."""
         if settle_pending:
             self.pending.drain()
-        self._save_memory()
+        if keep_memory:
+            self._save_memory()
         self.store.close()
 
     # -- searching --------------------------------------------------------------------------------------------
@@ -252,9 +263,9 @@ class Engine:
 
     # -- ranker -----------------------------------------------------------------------------------------------
 
-    def fit_ranker(self, *, valid_share: float = 0.2) -> dict:
+    def fit_ranker(self, *, valid_share: float = 0.2, save: bool = True) -> dict:
         """Train LambdaMART on the logged searches with clicks (position bias corrected, see ranking/lambdamart.py),
-        keep it when it trains, and save it with the rest of the state. Returns a summary."""
+        keep it when it trains, and (with save) save it with the rest of the state. Returns a summary."""
         data = RankingData.from_log(self.log, self.feature_set.names)
         train, valid = _split_groups(data, valid_share)
         options = self.config.ranker
@@ -265,7 +276,8 @@ class Engine:
         with self._lock:
             self.scorer = ranker
             self.clicks_since_fit = 0
-        self.save()
+        if save:
+            self.save()
         return {"version": ranker.version_, "n_searches": data.n_groups, "n_rows": len(data.labels),
                 "validation_ndcg@10": ranker.validation_ndcg_}
 

@@ -2,7 +2,8 @@
 
     python scripts/bench_search.py --db ltrr_data/mpd.db [--index-dir DIR] [--json]
 
-The first run builds the indexes (the dense one encodes the catalog: about 15 minutes on 2 cores for the
+Every run starts from a fresh policy and ranker (saved state is not read or written). The first run builds
+the indexes (the dense one encodes the catalog: about 15 minutes on 2 cores for the
 201k-track catalog, unless the index directory's embedding cache is warm). Searches are logged in the store.
 """
 
@@ -36,11 +37,11 @@ def main() -> int:
         return tqdm(desc=description, total=total, disable=args.quiet, leave=False, file=sys.stderr)
 
     config = EngineConfig.from_toml(args.config) if args.config else None
-    engine = Engine.open(args.db, index_dir=args.index_dir, config=config, progress=stage)
+    engine = Engine.open(args.db, index_dir=args.index_dir, config=config, progress=stage, restore_state=False)
     try:
         result = bench_search(engine, n_cold=args.cold, n_warm_up=args.warm_up, progress=stage)
     finally:
-        engine.shutdown()
+        engine.shutdown(keep_memory=False)  # leave the store's click memory as it was
     result["machine"] = machine()
     if args.json:
         print(json.dumps(result))

@@ -273,3 +273,18 @@ def test_the_entity_table_rebuilds_what_the_store_returns(engine):
         assert copy.tags == original.tags and copy.popularity == original.popularity
         assert replace(copy, added_at=None) == replace(original, added_at=None)
         assert abs((copy.added_at - original.added_at).total_seconds()) < 1e-3
+
+
+def test_reopening_restores_clicks_and_state_unless_told_not_to(engine):
+    result = engine.search("night", limit=3)
+    engine.record_click(result.request_id, result.items[0].entity_id, position=0)
+    engine.save()  # the policy and ranker state, and the memory's click statistics into the store
+    path = engine.store.url.replace("sqlite:///", "")
+    restored = Engine.open(path, config=engine.config)
+    fresh = Engine.open(path, config=engine.config, restore_state=False)
+    try:
+        assert restored.generators["memory"].query_seen(result.query) and restored.policy.version == 1
+        assert not fresh.generators["memory"].query_seen(result.query) and fresh.policy.version == 0
+    finally:
+        restored.shutdown(keep_memory=False)
+        fresh.shutdown(keep_memory=False)

@@ -2,7 +2,9 @@
 
 Cold queries are each searched once (distinct seeded spearfishing texts and playlist names: no query cache
 helps); head queries are a few texts repeated (the query-embedding cache and the entity cache are warm).
-Each search is settled at once with the no-click reward, as a search that nobody clicks would be.
+Each search is settled at once with the no-click reward, as a search that nobody clicks would be. Open the
+engine with `restore_state=False` to measure from a fresh policy and ranker (the script does); the searches
+are still logged in the store.
 The plan comparison runs the same cold texts under the engine's policy and under the static equal split.
 """
 
@@ -87,7 +89,7 @@ def _warm_up(engine: Engine, n_searches: int, seed: int, progress: StageFactory)
                "mean_reward_first_half": report.mean_reward(slice(None, half)),
                "mean_reward_second_half": report.mean_reward(slice(half, None)),
                "arms": dict(report.arms.most_common(8))}
-    summary["ranker"] = engine.fit_ranker()
+    summary["ranker"] = engine.fit_ranker(save=False)  # a benchmark leaves the saved state alone
     return summary
 
 
