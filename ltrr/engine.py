@@ -16,6 +16,7 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
+from datetime import datetime
 from dataclasses import replace
 from pathlib import Path
 
@@ -263,10 +264,11 @@ class Engine:
 
     # -- ranker -----------------------------------------------------------------------------------------------
 
-    def fit_ranker(self, *, valid_share: float = 0.2, save: bool = True) -> dict:
-        """Train LambdaMART on the logged searches with clicks (position bias corrected, see ranking/lambdamart.py),
-        keep it when it trains, and (with save) save it with the rest of the state. Returns a summary."""
-        data = RankingData.from_log(self.log, self.feature_set.names)
+    def fit_ranker(self, *, valid_share: float = 0.2, save: bool = True, since: datetime | None = None) -> dict:
+        """Train LambdaMART on the logged searches with clicks (position bias corrected, see ranking/lambdamart.py;
+        only those logged at or after `since` when given, naive UTC), keep it when it trains, and (with save)
+        save it with the rest of the state. Returns a summary."""
+        data = RankingData.from_log(self.log, self.feature_set.names, since=since)
         train, valid = _split_groups(data, valid_share)
         options = self.config.ranker
         ranker = LambdaMartRanker(n_estimators=options.n_estimators, learning_rate=options.learning_rate,

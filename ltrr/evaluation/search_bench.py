@@ -82,14 +82,17 @@ def bench_search(engine: Engine, *, n_cold: int = 1000, n_head: int = 20, head_r
 def _warm_up(engine: Engine, n_searches: int, seed: int, progress: StageFactory) -> dict:
     from ..simulation.warmup import warm_up
 
-    start = time.perf_counter()
+    from ..feedback.records import utc_now
+
+    started_at, start = utc_now(), time.perf_counter()
     report = warm_up(engine, n_searches, seed=seed + 1, progress=progress)
     half = report.n_searches // 2
     summary = {"n_searches": report.n_searches, "ctr": report.ctr(), "seconds": time.perf_counter() - start,
                "mean_reward_first_half": report.mean_reward(slice(None, half)),
                "mean_reward_second_half": report.mean_reward(slice(half, None)),
                "arms": dict(report.arms.most_common(8))}
-    summary["ranker"] = engine.fit_ranker(save=False)  # a benchmark leaves the saved state alone
+    # this run's searches only, and the saved state left alone
+    summary["ranker"] = engine.fit_ranker(save=False, since=started_at)
     return summary
 
 
