@@ -32,6 +32,7 @@ from .errors import UnknownEntityError
 from .features import FeatureInput, default_feature_set
 from .feedback import Click, FeedbackLog, RewardModel, new_request_id
 from .policy import GeneratorStats, PolicyInput, arm_catalogue, make_policy, policy_input
+from .policy.stats import TRAITS
 from .progress import StageFactory, no_progress
 from .ranking import DefaultScorer, LambdaMartRanker, RankingData
 from .result import SearchResult
@@ -154,6 +155,7 @@ class Engine:
             lists = timer.run("generate", self._generate, query, context, decision)
             pool = timer.run("union", union, lists)
             matrix, entities = timer.run("features", self._features, query, context, pool)
+            self._record_traits(query, pool, matrix)
             scores = timer.run("rank", self.scorer.score, matrix, self.feature_set.names)
             result, rows = timer.run("result", build_result, new_request_id(), query, pool, entities, scores, matrix,
                                decision, self.scorer, self.feature_set.names, limit, explain)
@@ -186,6 +188,20 @@ class Engine:
                              generators=tuple(self.generators), profile=self._profile(context), memory_ctr=ctr,
                              memory_impressions=impressions, now=_now(context))
         return self.feature_set.build(batch), entities
+
+    def _record_traits(self, query: Query, pool: Pool, matrix: np.ndarray) -> None:
+        """What share of each called generator's candidates were new, popular or to the user's taste: running
+        statistics per query class that the bandit reads as action features (`policy.stats.TRAITS`)."""
+        columns = {name: j for j, name in enumerate(self.feature_set.names)}
+        needed = ("entity.is_new", "entity.popularity_normalized", "user.artist_affinity", "user.tag_affinity")
+        if not all(name in columns for name in needed) or len(pool) == 0:
+            return
+        values = np.nan_to_num(matrix[:, [columns[name] for name in needed]], nan=0.0)
+        traits = np.column_stack([values[:, 0] > 0.5, values[:, 1] >= 0.5, (values[:, 2] > 0) | (values[:, 3] > 0)])
+        for generator in {c.source for item in pool.items for c in item.sources}:
+            rows = [i for i, item in enumerate(pool.items) if any(c.source == generator for c in item.sources)]
+            shares = traits[rows].mean(axis=0)
+            self.stats.record_traits(query.query_class, generator, dict(zip(TRAITS, shares.tolist(), strict=True)))
 
     def _profile(self, context: Context) -> UserProfile | None:
         return self.entities.user(context.user_id) if context.user_id else None

@@ -81,6 +81,9 @@ def test_search_reads_like_the_architecture(engine):
     logged = engine.log.get_impression(result.request_id)
     assert [item.entity_id for item in logged.items] == [item.entity_id for item in result.items]
     assert logged.decision.propensity == result.decision.propensity
+    traits = {(row[1], row[2]) for row in engine.stats.to_dict()["traits"]}  # what each called generator brought
+    retrieved = {source.generator for item in result.items for source in item.sources}
+    assert {(generator, "new") for generator in retrieved} <= traits
 
 
 @pytest.mark.parametrize("kwargs, error, message", [

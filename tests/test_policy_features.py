@@ -59,7 +59,8 @@ def test_arm_features_by_hand():
     assert heavy["P"] == pytest.approx({"bm25_top": 7.5, "bm25_gap": 1.5, "bm25_loghits": math.log1p(12),
                                         "bm25_empty": 0.0, "dense_top": 0.4, "dense_gap": 0.01,
                                         "dense_loghits": 0.0, "dense_empty": 1.0})
-    assert heavy["R"] == {"bm25_reward": 0.5, "dense_reward": 0.0, "structured_reward": 0.0}
+    traits = {f"{g}_{t}": 0.0 for g in ("bm25", "dense", "structured") for t in ("new", "popular", "personalized")}
+    assert heavy["R"] == {"bm25_reward": 0.5, "dense_reward": 0.0, "structured_reward": 0.0, **traits}
     assert len(inputs.actions) == len(arms)
 
 
@@ -146,3 +147,17 @@ def test_stats_round_trip_and_errors():
         stats.record("ambiguous", Arm("dense", (("dense", 10),)), 1.5)
     with pytest.raises(ValueError, match="not a GeneratorStats dict"):
         GeneratorStats.from_dict({"sums": {}})
+
+
+def test_generator_traits_are_running_shares_read_as_action_features():
+    from ltrr.policy.stats import TRAITS, GeneratorStats
+
+    stats = GeneratorStats(decay=1.0, prior_count=1.0)
+    stats.record_traits("topical", "exploration", {"new": 1.0, "popular": 0.0, "personalized": 0.5})
+    stats.record_traits("topical", "exploration", {"new": 1.0, "popular": 0.0, "personalized": 0.5})
+    assert stats.trait("topical", "exploration", "new") == pytest.approx(2 / 3)
+    assert stats.trait("topical", "bm25", "new") == 0.0 and stats.trait("spearfishing", "exploration", "new") == 0.0
+    again = GeneratorStats.from_dict(stats.to_dict())
+    assert all(again.trait("topical", "exploration", t) == stats.trait("topical", "exploration", t) for t in TRAITS)
+    with pytest.raises(ValueError, match="unknown traits \\['fresh'\\]"):
+        stats.record_traits("topical", "bm25", {"fresh": 1.0})

@@ -32,7 +32,7 @@ from functools import lru_cache
 from typing import Any
 
 from ..types import Arm, Context, Preview, Query
-from .stats import GeneratorStats
+from .stats import TRAITS, GeneratorStats
 
 logger = logging.getLogger(__name__)
 
@@ -137,6 +137,8 @@ def arm_features(arm: Arm, previews: Mapping[str, dict[str, float]], query_class
         preview.update(previews.get(generator, {}))
         if stats is not None:
             reward[f"{name}_reward"] = stats.mean(query_class, generator)
+            for trait in TRAITS:
+                reward[f"{name}_{trait}"] = stats.trait(query_class, generator, trait)
     return {PLAN_NAMESPACE: plan, PREVIEW_NAMESPACE: preview, REWARD_NAMESPACE: reward}
 
 

@@ -10,6 +10,10 @@ Prior: before any data the mean is 0.0, the neutral reward, and the prior keeps 
 pseudo-observations of 0.0 so a single lucky click does not read as a mean of 1.0:
 mean = weighted_reward_sum / (weight_sum + prior_count).
 
+Traits: `record_traits` keeps, the same way (decayed, with the same prior of 0.0), what share of each
+generator's candidates were newly added, popular, or matched the user's taste (see TRAITS), so the bandit
+can tell what kind of entities a generator brings for a kind of query, not only how it was rewarded.
+
     >>> stats = GeneratorStats(decay=1.0, prior_count=1.0)
     >>> stats.record("topical", Arm("bm25", (("bm25", 300),)), 1.0)
     >>> stats.mean("topical", "bm25"), stats.mean("topical", "dense")
@@ -28,6 +32,7 @@ from ..types import Arm
 from .base import check_reward
 
 logger = logging.getLogger(__name__)
+TRAITS = ("new", "popular", "personalized")
 
 
 class GeneratorStats:
@@ -45,6 +50,8 @@ class GeneratorStats:
         self.prior_count = float(prior_count)
         # (query_class, generator) -> [weight sum, weighted reward sum]
         self._sums: dict[tuple[str, str], list[float]] = {}
+        # (query_class, generator, trait) -> [weight sum, weighted share sum]
+        self._traits: dict[tuple[str, str, str], list[float]] = {}
         self._lock = threading.Lock()
 
     def record(self, query_class: str, arm: Arm, reward: float) -> None:
@@ -58,6 +65,23 @@ class GeneratorStats:
                 sums[0] = sums[0] * self.decay + weight
                 sums[1] = sums[1] * self.decay + weight * reward
 
+    def record_traits(self, query_class: str, generator: str, shares: dict[str, float]) -> None:
+        """Add one search's shares (each in [0, 1]) of the generator's candidates having each trait of TRAITS."""
+        unknown = sorted(set(shares) - set(TRAITS))
+        if unknown:
+            raise ValueError(f"unknown traits {unknown}; the traits are {list(TRAITS)}")
+        with self._lock:
+            for trait, share in shares.items():
+                sums = self._traits.setdefault((query_class, generator, trait), [0.0, 0.0])
+                sums[0] = sums[0] * self.decay + 1.0
+                sums[1] = sums[1] * self.decay + min(max(float(share), 0.0), 1.0)
+
+    def trait(self, query_class: str, generator: str, trait: str) -> float:
+        """Decayed mean share in [0, 1] of the generator's candidates with `trait`; 0.0 before any data."""
+        with self._lock:
+            weight, total = self._traits.get((query_class, generator, trait), (0.0, 0.0))
+        return total / (weight + self.prior_count)
+
     def mean(self, query_class: str, generator: str) -> float:
         """Decayed mean reward in [-1, 1]; 0.0 (the prior) before any data for that key."""
         with self._lock:
@@ -70,7 +94,8 @@ class GeneratorStats:
         with self._lock:
             for (query_class, generator), values in sorted(self._sums.items()):
                 sums.setdefault(query_class, {})[generator] = list(values)
-        return {"decay": self.decay, "prior_count": self.prior_count, "sums": sums}
+            traits = [[*key, *values] for key, values in sorted(self._traits.items())]
+        return {"decay": self.decay, "prior_count": self.prior_count, "sums": sums, "traits": traits}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> GeneratorStats:
@@ -84,6 +109,8 @@ class GeneratorStats:
             for query_class, per_generator in data["sums"].items():
                 for generator, (weight, total) in per_generator.items():
                     stats._sums[(str(query_class), str(generator))] = [float(weight), float(total)]
+            for query_class, generator, trait, weight, total in data.get("traits", []):
+                stats._traits[(str(query_class), str(generator), str(trait))] = [float(weight), float(total)]
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             if isinstance(error, ConfigError):
                 raise
