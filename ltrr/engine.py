@@ -16,8 +16,8 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
-from datetime import datetime
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np

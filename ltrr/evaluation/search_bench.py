@@ -80,9 +80,8 @@ def bench_search(engine: Engine, *, n_cold: int = 1000, n_head: int = 20, head_r
 
 
 def _warm_up(engine: Engine, n_searches: int, seed: int, progress: StageFactory) -> dict:
-    from ..simulation.warmup import warm_up
-
     from ..feedback.records import utc_now
+    from ..simulation.warmup import warm_up
 
     started_at, start = utc_now(), time.perf_counter()
     report = warm_up(engine, n_searches, seed=seed + 1, progress=progress)
