@@ -31,6 +31,7 @@ from .engine_state import default_index_dir, load_state, save_state
 from .errors import UnknownEntityError
 from .features import FeatureInput, default_feature_set
 from .feedback import Click, FeedbackLog, RewardModel, new_request_id
+from .feedback.records import utc_naive, utc_now
 from .policy import GeneratorStats, PolicyInput, arm_catalogue, make_policy, policy_input
 from .policy.stats import TRAITS
 from .progress import StageFactory, no_progress
@@ -40,7 +41,6 @@ from .retrieval.base import Pool, union
 from .retrieval.memory import MemoryGenerator
 from .store import CatalogStore
 from .types import Candidate, Context, Decision, Query, UserProfile
-from .understanding.basic import MAX_QUERY_CHARS
 
 logger = logging.getLogger(__name__)
 
@@ -222,7 +222,8 @@ class Engine:
         click = Click(request_id, entity_id, position, dwell_s)
         if not self.log.record_click(click):
             return False
-        impression = self.log.get_impression(request_id)
+        waiting = self.pending.peek(request_id)  # the impression is in memory while its search is pending
+        impression = waiting.impression if waiting is not None else self.log.get_impression(request_id)
         shown = impression.item_for(entity_id)
         with self._lock:
             memory = self.generators.get("memory")
@@ -329,12 +330,9 @@ def _check_search(text: str, limit: int) -> None:
         raise ValueError(f"query text is empty ({text!r}); give at least one word")
     if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
         raise ValueError(f"limit must be >= 1, got {limit!r}")
-    if len(text) > 100 * MAX_QUERY_CHARS:
-        logger.info("query of %d characters; only the first %d are read", len(text), MAX_QUERY_CHARS)
 
 
-def _now(context: Context):
-    from .feedback.records import utc_naive, utc_now
+def _now(context: Context) -> datetime:
     return utc_naive(context.timestamp) if context.timestamp is not None else utc_now()
 
 

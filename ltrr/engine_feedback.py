@@ -57,6 +57,11 @@ class PendingSearches:
         for item in overflow:
             self._settle(item)
 
+    def peek(self, request_id: str) -> Pending | None:
+        """The pending search, left in place (None when it is not pending)."""
+        with self._lock:
+            return self._items.get(request_id)
+
     def take(self, request_id: str) -> Pending | None:
         """Remove and return the pending search (None when it is settled already or was never pending)."""
         with self._lock:
