@@ -30,10 +30,12 @@ from .synthetic.vocabulary import GENRE_NAMES
 
 @dataclass(frozen=True)
 class StoreConfig:
-    """Where the catalog lives: a SQLite file path or any SQLAlchemy URL."""
+    """Where the catalog lives: a SQLite file path or any SQLAlchemy URL; and where the engine keeps its indexes
+    and learned state (`index_dir`; "" means `<file>.ltrr/` next to a SQLite file; a server URL needs one)."""
 
     section: ClassVar[str] = "store"
     url: str = "ltrr_data/ltrr.db"
+    index_dir: str = ""
 
     def __post_init__(self) -> None:
         check_types(self)

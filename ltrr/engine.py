@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import EngineConfig, StoreConfig
+from .config import EngineConfig
 from .engine_entities import EntityCache
 from .engine_feedback import Pending, PendingSearches
 from .engine_index import make_encoder, open_index
@@ -83,7 +83,8 @@ class Engine:
         is required for a server URL. Indexes are built (or refreshed) when the catalog changed; learned state
         saved in `<index_dir>/state` is restored unless restore_state is False.
         """
-        config = replace(config or EngineConfig(), store=StoreConfig(url=str(db_url)))
+        config = config or EngineConfig()
+        config = replace(config, store=replace(config.store, url=str(db_url)))
         return cls.from_config(config, index_dir=index_dir, progress=progress, rebuild=rebuild,
                                restore_state=restore_state)
 
@@ -92,7 +93,9 @@ class Engine:
                     progress: StageFactory = no_progress, rebuild: bool = False,
                     restore_state: bool = True) -> Engine:
         store = CatalogStore.open(config.store.url)
-        index_dir = Path(index_dir) if index_dir is not None else default_index_dir(config.store.url)
+        if index_dir is None:
+            index_dir = config.store.index_dir or default_index_dir(config.store.url)
+        index_dir = Path(index_dir)
         engine = cls(config, store, index_dir, progress=progress, rebuild=rebuild)
         if restore_state:
             engine.restore()
@@ -106,7 +109,7 @@ class Engine:
         from .engine_state import read_saved_config
         config, saved_index_dir = read_saved_config(Path(directory))
         if db_url is not None:
-            config = replace(config, store=StoreConfig(url=str(db_url)))
+            config = replace(config, store=replace(config.store, url=str(db_url)))
         store = CatalogStore.open(config.store.url)
         engine = cls(config, store, Path(index_dir or saved_index_dir), progress=progress)
         load_state(engine, Path(directory))

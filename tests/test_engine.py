@@ -229,6 +229,14 @@ def test_a_server_url_needs_an_index_dir():
         Engine.open("postgresql+psycopg://postgres@127.0.0.1:5432/test", config=small_config())
 
 
+def test_the_index_dir_can_come_from_the_config(catalog_db, tmp_path):
+    engine = Engine.open(catalog_db, config=small_config(store={"index_dir": str(tmp_path / "configured")}))
+    try:
+        assert engine.index_dir == tmp_path / "configured" and (tmp_path / "configured" / "manifest.json").is_file()
+    finally:
+        engine.shutdown(keep_memory=False)
+
+
 def test_context_with_user_device_and_time_is_used(engine):
     user = next(engine.store.iter_users())
     from datetime import datetime
