@@ -16,7 +16,7 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -158,7 +158,7 @@ class Engine:
             lists = timer.run("generate", self._generate, query, context, decision)
             pool = timer.run("union", union, lists)
             matrix, entities = timer.run("features", self._features, query, context, pool)
-            self._record_traits(query, pool, matrix)
+            timer.run("traits", self._record_traits, query, pool, matrix)
             scores = timer.run("rank", self.scorer.score, matrix, self.feature_set.names)
             result, rows = timer.run("result", build_result, new_request_id(), query, pool, entities, scores, matrix,
                                decision, self.scorer, self.feature_set.names, limit, explain)
@@ -194,17 +194,20 @@ class Engine:
 
     def _record_traits(self, query: Query, pool: Pool, matrix: np.ndarray) -> None:
         """What share of each called generator's candidates were new, popular or to the user's taste: running
-        statistics per query class that the bandit reads as action features (`policy.stats.TRAITS`)."""
+        statistics per query class that the bandit reads as action features (`policy.stats.TRAITS`).
+
+        Read from the feature matrix already built: `<generator>.retrieved` marks each generator's rows."""
         columns = {name: j for j, name in enumerate(self.feature_set.names)}
         needed = ("entity.is_new", "entity.popularity_normalized", "user.artist_affinity", "user.tag_affinity")
         if not all(name in columns for name in needed) or len(pool) == 0:
             return
         values = np.nan_to_num(matrix[:, [columns[name] for name in needed]], nan=0.0)
         traits = np.column_stack([values[:, 0] > 0.5, values[:, 1] >= 0.5, (values[:, 2] > 0) | (values[:, 3] > 0)])
-        for generator in {c.source for item in pool.items for c in item.sources}:
-            rows = [i for i, item in enumerate(pool.items) if any(c.source == generator for c in item.sources)]
-            shares = traits[rows].mean(axis=0)
-            self.stats.record_traits(query.query_class, generator, dict(zip(TRAITS, shares.tolist(), strict=True)))
+        for generator in self.generators:
+            retrieved = np.nan_to_num(matrix[:, columns[f"{generator}.retrieved"]], nan=0.0) > 0
+            if retrieved.any():
+                shares = traits[retrieved].mean(axis=0).tolist()
+                self.stats.record_traits(query.query_class, generator, dict(zip(TRAITS, shares, strict=True)))
 
     def _profile(self, context: Context) -> UserProfile | None:
         return self.entities.user(context.user_id) if context.user_id else None
@@ -357,11 +360,8 @@ def _make_policy(config: EngineConfig, arms: Sequence):
 
 
 def _reward_options(config: EngineConfig) -> dict:
-    feedback = config.feedback
-    return {"click_value": feedback.click_value, "stream_value": feedback.stream_value,
-            "stream_seconds": feedback.stream_seconds, "rank_discount": feedback.rank_discount,
-            "cost_per_candidate": feedback.cost_per_candidate, "cost_per_ms": feedback.cost_per_ms,
-            "no_click": feedback.no_click}
+    """`[feedback]` values for every RewardModel parameter (the section also holds close_after_s)."""
+    return {field.name: getattr(config.feedback, field.name) for field in fields(RewardModel)}
 
 
 def _split_groups(data: RankingData, valid_share: float) -> tuple[RankingData, RankingData | None]:

@@ -22,7 +22,7 @@ from ..progress import StageFactory, no_progress
 from ..store import CatalogStore
 from .generator_bench import query_texts
 
-STAGES = ("understand", "select", "generate", "union", "features", "rank", "result", "log", "total")
+STAGES = ("understand", "select", "generate", "union", "features", "traits", "rank", "result", "log", "total")
 
 
 def percentiles(samples_ms: Sequence[float]) -> dict[str, float]:
