@@ -12,10 +12,11 @@ lock), and each writes its own log rows. See `engine_feedback.py` for when a sea
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import fields, replace
 from datetime import datetime
 from pathlib import Path
@@ -26,18 +27,18 @@ from .config import EngineConfig
 from .engine_entities import EntityCache
 from .engine_feedback import Pending, PendingSearches
 from .engine_index import make_encoder, open_index
-from .engine_result import build_result, impression_of
+from .engine_result import build_result, impression_of, ranked_rows
 from .engine_state import default_index_dir, load_state, save_state
 from .errors import UnknownEntityError
 from .features import FeatureInput, default_feature_set
 from .feedback import Click, FeedbackLog, RewardModel, new_request_id
 from .feedback.records import utc_naive, utc_now
-from .policy import GeneratorStats, PolicyInput, arm_catalogue, make_policy, policy_input
+from .policy import GeneratorStats, Policy, PolicyInput, arm_catalogue, make_policy, policy_input
 from .policy.stats import TRAITS
 from .progress import StageFactory, no_progress
 from .ranking import DefaultScorer, LambdaMartRanker, RankingData
 from .result import SearchResult
-from .retrieval.base import Pool, union
+from .retrieval.base import CandidateGenerator, Pool, union
 from .retrieval.memory import MemoryGenerator
 from .store import CatalogStore
 from .types import Candidate, Context, Decision, Query, UserProfile
@@ -61,7 +62,7 @@ class Engine:
         self.parser = built.parser
         self.generators = built.generators
         self.arms = arm_catalogue(config.retrieval.generators, config.policy.budget)
-        self.policy = _make_policy(config, self.arms)
+        self.policy = policy_from_config(config, self.arms)
         self.stats = GeneratorStats()
         self.feature_set = default_feature_set(config.retrieval.generators)
         self.scorer: DefaultScorer | LambdaMartRanker = DefaultScorer()
@@ -142,6 +143,30 @@ class Engine:
             self._save_memory()
         self.store.close()
 
+    def fork(self, *, policy: Policy | None = None, log: FeedbackLog | None = None,
+             generators: Mapping[str, CandidateGenerator] | None = None) -> Engine:
+        """An engine over the same catalog, parser and indexes that learns on its own: for replaying several
+        policies side by side without building anything twice.
+
+        The fork gets a fresh policy (`policy`, else one made from the config), generator statistics, default
+        scorer and pending searches; a memory index with the same predictions and no clicks
+        (`MemoryGenerator.fork`); and the feedback log `log` (default: this engine's). `generators` replaces
+        generators by name (e.g. caching wrappers several forks share). Nothing learned is copied. A fork
+        shares `index_dir`: save it with an explicit directory.
+        """
+        twin = copy.copy(self)
+        twin.generators = {name: generator.fork() if isinstance(generator, MemoryGenerator) else generator
+                           for name, generator in self.generators.items()}
+        twin.generators.update(generators or {})
+        twin.policy = policy if policy is not None else policy_from_config(self.config, self.arms)
+        twin.stats = GeneratorStats()
+        twin.scorer = DefaultScorer()
+        twin.log = log if log is not None else self.log
+        twin.pending = PendingSearches(twin._settle, self.config.feedback.close_after_s)
+        twin.clicks_since_fit = 0
+        twin._lock = threading.RLock()
+        return twin
+
     # -- searching --------------------------------------------------------------------------------------------
 
     def search(self, text: str, context: Context | None = None, *, limit: int = 10,
@@ -165,9 +190,22 @@ class Engine:
         impression = impression_of(result, rows, context, self.log.pseudonymize(context.user_id), inputs, matrix,
                                    self.scorer, self.feature_set.names, timer.total_ms())
         timer.run("log", self.log.record_impression, impression)
-        self.pending.add(Pending(impression, inputs, query))
+        self.pending.add(Pending(impression, inputs, query, at=context.timestamp))
         result.timings_ms.update(timer.timings)
         return result
+
+    def rank_plan(self, query: Query, context: Context, plan: Sequence[tuple[str, int]],
+                  limit: int = 10) -> tuple[list[str], int]:
+        """What `plan` ((generator, k) pairs) would show for a parsed query, without logging or learning
+        anything: the top `limit` entity ids of its ranked pool, and the pool's size. For what-if analysis
+        (and the replay's oracle)."""
+        with self._lock:
+            pool = union([self.generators[name].generate(query, context, k) for name, k in plan])
+            if len(pool) == 0:
+                return [], 0
+            matrix, _ = self._features(query, context, pool)
+            scores = np.asarray(self.scorer.score(matrix, self.feature_set.names), dtype=np.float64)
+        return [pool.items[row].entity_id for row in ranked_rows(scores, limit).tolist()], len(pool)
 
     def _select_plan(self, query: Query, context: Context) -> tuple[PolicyInput, Decision]:
         previews = {name: generator.preview(query, context) for name, generator in self.generators.items()
@@ -225,28 +263,58 @@ class Engine:
         """Record a click on a shown result. Returns False when this (request, entity) click was recorded before
         (it counts once). Raises UnknownRequestError / UnknownEntityError for ids the log does not know."""
         self.pending.expire()
-        click = Click(request_id, entity_id, position, dwell_s)
-        if not self.log.record_click(click):
+        recorded = self._record_click(Click(request_id, entity_id, position, dwell_s))
+        if recorded is None:
             return False
-        waiting = self.pending.peek(request_id)  # the impression is in memory while its search is pending
-        impression = waiting.impression if waiting is not None else self.log.get_impression(request_id)
-        shown = impression.item_for(entity_id)
+        pending = self.pending.take(request_id)
+        if pending is not None:
+            pending.clicks.append(recorded)
+            self._settle(pending)
+        self._count_click()
+        return True
+
+    def record_feedback(self, request_id: str, clicks: Sequence[tuple[str, int | None, float | None]] = ()) -> float:
+        """Record every click one search got, given as (entity_id, position, dwell_s), and settle the search
+        with the reward of all of them (the no-click reward for none): for a caller that knows a search's whole
+        outcome at once, such as a replay. Returns the reward. Raises like `record_click`, and ValueError when
+        the search was settled already."""
+        self.pending.expire()
+        pending = self.pending.peek(request_id)
+        if pending is None:
+            self.log.get_impression(request_id)  # raises for an unknown id
+            raise ValueError(f"search {request_id!r} was settled already (clicked, closed or timed out); "
+                             "record later clicks with record_click")
+        for entity_id, position, dwell_s in clicks:
+            recorded = self._record_click(Click(request_id, entity_id, position, dwell_s))
+            if recorded is not None:
+                pending.clicks.append(recorded)
+                self._count_click()
+        pending = self.pending.take(request_id)
+        return self._settle(pending) if pending is not None else 0.0
+
+    def _record_click(self, click: Click) -> Click | None:
+        """Log the click and teach the memory index; None when the log had it already."""
+        if not self.log.record_click(click):
+            return None
+        waiting = self.pending.peek(click.request_id)  # the impression is in memory while its search is pending
+        impression = waiting.impression if waiting is not None else self.log.get_impression(click.request_id)
+        shown = impression.item_for(click.entity_id)
+        position = shown.position if shown else click.position
         with self._lock:
             memory = self.generators.get("memory")
             if isinstance(memory, MemoryGenerator) and impression.query_normalized.strip():
                 try:
-                    memory.record(impression.query_normalized, entity_id, clicked=True,
-                                  position=shown.position if shown else position)
+                    memory.record(impression.query_normalized, click.entity_id, clicked=True, position=position,
+                                  timestamp=waiting.at if waiting is not None else None)
                 except UnknownEntityError:
-                    logger.info("entity %s is not in the memory index yet; its click is logged only", entity_id)
-        pending = self.pending.take(request_id)
-        if pending is not None:
-            pending.clicks.append(replace(click, position=shown.position if shown else position))
-            self._settle(pending)
+                    logger.info("entity %s is not in the memory index yet; its click is logged only",
+                                click.entity_id)
+        return replace(click, position=position)
+
+    def _count_click(self) -> None:
         self.clicks_since_fit += 1
         if self.config.ranker.retrain_every and self.clicks_since_fit >= self.config.ranker.retrain_every:
             self._retrain_quietly()
-        return True
 
     def close(self, request_id: str) -> float | None:
         """Settle a search now: with no click so far it earns the no-click reward. Returns the reward, or None
@@ -275,7 +343,8 @@ class Engine:
         for item in pending.impression.items:
             if item.entity_id not in clicked:
                 try:
-                    memory.record(pending.query, item.entity_id, clicked=False, position=item.position)
+                    memory.record(pending.query, item.entity_id, clicked=False, position=item.position,
+                                  timestamp=pending.at)
                 except UnknownEntityError:
                     continue
 
@@ -342,7 +411,8 @@ def _now(context: Context) -> datetime:
     return utc_naive(context.timestamp) if context.timestamp is not None else utc_now()
 
 
-def _make_policy(config: EngineConfig, arms: Sequence):
+def policy_from_config(config: EngineConfig, arms: Sequence) -> Policy:
+    """The policy `[policy]` describes, over `arms`."""
     options = config.policy
     if options.kind == "vw":
         return make_policy("vw", arms=arms, seed=options.seed, exploration=options.exploration,

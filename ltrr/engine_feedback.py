@@ -17,6 +17,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from .feedback import Click, Impression
 from .policy import PolicyInput
@@ -30,6 +31,7 @@ class Pending:
     impression: Impression
     inputs: PolicyInput
     query: Query
+    at: datetime | None = None  # the search's Context.timestamp: when the memory index records its events
     started: float = field(default_factory=time.monotonic)
     clicks: list[Click] = field(default_factory=list)
 

@@ -23,6 +23,7 @@ else at the latest recorded event (so results do not depend on the wall clock).
 
 from __future__ import annotations
 
+import copy
 import heapq
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -105,6 +106,18 @@ class MemoryGenerator:
             self.index_ = self.index_.compacted()
             self.typo_ = TypoIndex.build(self.index_.keys)
             self.typo_.add(key for key in self.observed_.pairs if self.index_.keys.find(key) < 0)
+
+    def fork(self) -> MemoryGenerator:
+        """A memory with the same predictions and no click statistics, that learns apart from this one.
+
+        The predicted index and entity table are shared, not copied (cheap at any catalog size), so `add`
+        on either changes what both predict: fork for replaying several policies over one fixed catalog.
+        """
+        self._check_fitted()
+        twin = copy.copy(self)
+        twin.observed_ = ObservedStats(self.half_life_days)
+        twin.typo_ = self.typo_.copy()
+        return twin
 
     def record(self, query: Query | str, entity_id: str, clicked: bool, position: int | None = None,
                timestamp: datetime | None = None) -> None:

@@ -144,6 +144,13 @@ class TypoIndex:
         """Bytes of the trigram arrays (the key strings belong to the PredictedIndex)."""
         return int(self.codes.nbytes + self.indptr.nbytes + self.postings.nbytes + self.lengths.nbytes)
 
+    def copy(self) -> TypoIndex:
+        """An index sharing the built trigram arrays (read-only) with its own copy of the keys added later."""
+        twin = TypoIndex(self.keys, self.codes, self.indptr, self.postings, self.lengths)
+        twin.extra = {code: set(keys) for code, keys in self.extra.items()}
+        twin.extra_keys = set(self.extra_keys)
+        return twin
+
     def add(self, keys: Iterable[str]) -> None:
         """Make keys that are not in the StringTable findable (observed or added-entity queries)."""
         for key in keys:
