@@ -1,4 +1,4 @@
-"""The `ltrr` command line: demo, ingest, stats, index, search, train-ranker.
+"""The `ltrr` command line: demo, ingest, stats, index, search, train-ranker, simulate.
 
 This is the only module that reads environment variables and flags, prints, and draws progress bars.
 """
@@ -126,6 +126,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     from .cli_engine import add_engine_commands
     add_engine_commands(commands, _db_default(DEFAULT_DB), _tqdm_stages)
+    from .simulation.cli import add_simulate_command
+    add_simulate_command(commands, _tqdm_stages)
     return parser
 
 

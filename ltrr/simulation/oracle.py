@@ -1,0 +1,90 @@
+"""The oracle of a replay: a policy that knows what the simulated user wants and picks the best plan for it.
+
+Before each search the replay shows the oracle every generator's deepest list for the query and the intent's
+graded relevance (`prepare`). For each arm the oracle pools each planned generator's first k and ranks the
+arms by (best relevance grade in the pool, then fewest pooled candidates). With an `evaluate` function (the
+replay gives one: the engine ranks the arm's pool as it would, and the click model gives the expected reward
+of that list), the first `shortlist` arms of that order are evaluated and the best expected reward wins;
+without one, the first arm of the order. It never explores: propensity 1 for its choice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..policy.base import make_decision
+from ..types import Arm, Candidate, Decision
+
+if TYPE_CHECKING:
+    from ..policy.features import PolicyInput
+
+
+def pooled(lists: Mapping[str, Sequence[Candidate]], arm: Arm) -> set[str]:
+    """The entity ids of the arm's pool: the union of each planned generator's first k."""
+    found: set[str] = set()
+    for name, k in arm.plan:
+        found.update(candidate.entity_id for candidate in lists.get(name, ())[:k])
+    return found
+
+
+def arm_value(lists: Mapping[str, Sequence[Candidate]], arm: Arm, relevance: Mapping[str, int]) -> tuple[int, int]:
+    """(best grade in the arm's pool, pool size): what the oracle maximizes, then minimizes."""
+    pool = pooled(lists, arm)
+    best = max((relevance.get(entity_id, 0) for entity_id in pool), default=0)
+    return best, len(pool)
+
+
+def best_arm(lists: Mapping[str, Sequence[Candidate]], arms: Sequence[Arm], relevance: Mapping[str, int]) -> int:
+    """The index of the arm with the best grade in its pool, the smallest pool among those, the first on ties."""
+    values = [arm_value(lists, arm, relevance) for arm in arms]
+    return min(range(len(arms)), key=lambda i: (-values[i][0], values[i][1], i))
+
+
+def shortlist_arms(lists: Mapping[str, Sequence[Candidate]], arms: Sequence[Arm], relevance: Mapping[str, int],
+                   n: int) -> list[int]:
+    """The first `n` arm indices by (best grade in the pool descending, pool size, catalogue order)."""
+    values = [arm_value(lists, arm, relevance) for arm in arms]
+    return sorted(range(len(arms)), key=lambda i: (-values[i][0], values[i][1], i))[:n]
+
+
+class OraclePolicy:
+    """Chooses the best arm for what `prepare` last told it (see the module docstring); learns nothing."""
+
+    name = "oracle"
+    version = 0
+
+    def __init__(self, shortlist: int = 6) -> None:
+        if shortlist < 1:
+            raise ValueError(f"shortlist must be >= 1, got {shortlist!r}")
+        self.shortlist = shortlist
+        self._lists: Mapping[str, Sequence[Candidate]] = {}
+        self._relevance: Mapping[str, int] = {}
+        self._evaluate: Callable[[Arm], float] | None = None
+
+    def prepare(self, lists: Mapping[str, Sequence[Candidate]], relevance: Mapping[str, int],
+                evaluate: Callable[[Arm], float] | None = None) -> None:
+        """What the next `select` knows: each generator's deepest list for the query, the intent's grades, and
+        optionally the expected reward of an arm."""
+        self._lists, self._relevance, self._evaluate = lists, relevance, evaluate
+
+    def select(self, inputs: PolicyInput, arms: Sequence[Arm]) -> Decision:
+        candidates = shortlist_arms(self._lists, arms, self._relevance, self.shortlist)
+        if self._evaluate is not None and len(candidates) > 1:
+            values = [self._evaluate(arms[i]) for i in candidates]
+            index = candidates[int(np.argmax(values))]  # the first of equals: the smaller pool
+        else:
+            index = candidates[0]
+        pmf = np.zeros(len(arms))
+        pmf[index] = 1.0
+        return make_decision(arms, pmf, index, self.name, self.version)
+
+    def update(self, inputs: PolicyInput, decision: Decision, reward: float) -> None:
+        """The oracle does not learn."""
+
+    def save(self, directory: str | Path) -> None:
+        raise NotImplementedError("the oracle exists only inside a replay (it needs the simulated intent); "
+                                  "nothing to save")

@@ -1,0 +1,305 @@
+"""Offline replay: several retrieval policies, each in its own engine, on identical simulated user streams.
+
+For each seed the replay forks the base engine once per policy (`Engine.fork`: shared indexes, own bandit,
+memory clicks, ranker and log) and walks sessions 0..n-1 of `World.session(seed, i)`. Every policy serves
+session i before any serves i+1, and the click model's random draws for a session come from
+`default_rng([seed, i, 7])` whatever the policy: common random numbers, so differences between policies are
+the policies' doing. A session is its first query and, while the user is not satisfied, up to its pre-drawn
+reformulations (each taken with probability `reformulation_rate`), all logged under one session number.
+
+A search's reward is the engine's own (`RewardModel`, settled by `Engine.record_feedback`); a session's value
+is sum over its searches of reward * reformulation_discount ** attempt. Regret of a policy at session i is
+oracle value - policy value; its cumulative sum is the regret curve (`report.py`).
+
+`best_fixed` is the fixed plan with the best mean session value over the first `best_fixed_pilot` sessions
+of the same stream (every arm of the catalogue is tried there): hindsight on a prefix, then held fixed.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..engine import Engine
+from ..evaluation.metrics import ndcg_at
+from ..feedback.recent import RecentFeedbackLog
+from ..policy import make_policy
+from ..policy.base import Policy
+from ..progress import StageFactory, no_progress
+from .oracle import OraclePolicy
+from .scenario import Scenario, expand_policies
+from .shared import SharedGenerator, share_generators
+
+CLICK_STREAM = 7  # the third entry of a session's click-model seed
+REFORMULATION_RATE = 0.7
+
+
+@dataclass
+class ClassTally:
+    """Running sums of one policy's searches of one intent kind."""
+
+    searches: int = 0
+    clicked: int = 0
+    satisfied: int = 0
+    in_union: int = 0
+    ndcg: float = 0.0
+    candidates: int = 0
+    latency_ms: float = 0.0
+    reward: float = 0.0
+    retrieved_by: dict[str, int] = field(default_factory=dict)
+    uniquely_by: dict[str, int] = field(default_factory=dict)
+
+    def add(self, clicked: bool, satisfied: bool, in_union: bool, ndcg: float, candidates: int, latency_ms: float,
+            reward: float, retrieved_by: Sequence[str]) -> None:
+        self.searches += 1
+        self.clicked += clicked
+        self.satisfied += satisfied
+        self.in_union += in_union
+        self.ndcg += ndcg
+        self.candidates += candidates
+        self.latency_ms += latency_ms
+        self.reward += reward
+        for name in retrieved_by:
+            self.retrieved_by[name] = self.retrieved_by.get(name, 0) + 1
+        if len(retrieved_by) == 1:
+            self.uniquely_by[retrieved_by[0]] = self.uniquely_by.get(retrieved_by[0], 0) + 1
+
+    def means(self) -> dict[str, Any]:
+        n = max(self.searches, 1)
+        return {"searches": self.searches, "ctr": self.clicked / n, "satisfied": self.satisfied / n,
+                "recall_ceiling": self.in_union / n, "ndcg10": self.ndcg / n, "candidates_scored": self.candidates / n,
+                "latency_ms": self.latency_ms / n, "reward": self.reward / n,
+                "retrieved_by": {k: v / n for k, v in sorted(self.retrieved_by.items())},
+                "uniquely_by": {k: v / n for k, v in sorted(self.uniquely_by.items())}}
+
+
+@dataclass
+class PolicyRun:
+    """One policy's engine in one seed, and what it earned."""
+
+    name: str
+    engine: Engine
+    oracle: OraclePolicy | None = None
+    values: list[float] = field(default_factory=list)  # per session
+    tallies: dict[str, ClassTally] = field(default_factory=dict)
+    arms: dict[str, int] = field(default_factory=dict)
+
+    def tally(self, kind: str) -> ClassTally:
+        return self.tallies.setdefault(kind, ClassTally())
+
+
+@dataclass
+class SeedResult:
+    seed: int
+    runs: dict[str, PolicyRun]
+    best_fixed_arm: str | None
+    pilot: dict[str, float]
+
+
+class Replay:
+    """Runs a scenario's policies on `world`'s streams through forks of `base` (see the module docstring)."""
+
+    def __init__(self, base: Engine, world, click_model, scenario: Scenario, *,
+                 trace: TraceWriter | None = None, progress: StageFactory = no_progress) -> None:
+        self.base = base
+        self.world = world
+        self.click_model = click_model
+        self.scenario = scenario
+        self.spec = scenario.run
+        self.trace = trace
+        self.progress = progress
+        self.on_session: Callable[[int], None] | None = None  # called after each main-run session (benchmarks)
+        generators = tuple(base.config.retrieval.generators)
+        self.policy_names = expand_policies(self.spec.policies, generators, [arm.name for arm in base.arms])
+
+    def run_seed(self, seed: int, n_sessions: int | None = None) -> SeedResult:
+        n_sessions = self.spec.searches if n_sessions is None else n_sessions
+        shared = share_generators(self.base.generators, self.base.arms)
+        best_arm, pilot = None, {}
+        if "best_fixed" in self.policy_names:
+            best_arm, pilot = self._pilot(seed, shared, min(self.spec.best_fixed_pilot, n_sessions))
+        runs = {name: self._fork(name, seed, shared, best_arm) for name in self.policy_names}
+        stage = self.progress(f"seed {seed}: sessions x {len(runs)} policies", n_sessions)
+        for index in range(n_sessions):
+            session = self.world.session(seed, index)
+            for run in runs.values():
+                self._session(run, session, shared, seed)
+            _clear(shared)
+            stage.update(1)
+            if self.on_session is not None:
+                self.on_session(index)
+        stage.close()
+        for run in runs.values():
+            run.engine.log.dispose()
+        return SeedResult(seed, runs, best_arm, pilot)
+
+    # -- policies -----------------------------------------------------------------------------------------------
+
+    def _fork(self, name: str, seed: int, shared: Mapping[str, SharedGenerator], best_arm: str | None) -> PolicyRun:
+        oracle = OraclePolicy() if name == "oracle" else None
+        policy = oracle or self._policy(name, seed, best_arm)
+        config = self.base.config
+        log = RecentFeedbackLog(self.spec.log_window, stream_seconds=config.feedback.stream_seconds)
+        engine = self.base.fork(policy=policy, log=log, generators=shared)
+        engine.config = replace(config, ranker=replace(config.ranker, retrain_every=self.spec.retrain_every))
+        return PolicyRun(name, engine, oracle)
+
+    def _policy(self, name: str, seed: int, best_arm: str | None) -> Policy:
+        arms, options = self.base.arms, self.base.config.policy
+        vw = {"seed": seed, "min_propensity": options.min_propensity, "learning_rate": options.learning_rate}
+        if name.startswith("vw_"):
+            return make_policy("vw", arms=arms, exploration=name[3:], epsilon=options.epsilon,
+                               gamma_scale=options.gamma_scale, bag_size=options.bag_size,
+                               cover_size=options.cover_size, **vw)
+        if name == "greedy":  # no exploration at all, not even the propensity floor
+            return make_policy("greedy", arms=arms, **{**vw, "min_propensity": 0.0})
+        if name == "uniform":
+            return make_policy("uniform", arms=arms, seed=seed)
+        if name.startswith("single_"):
+            return make_policy("single", arms=arms, generator=name[len("single_"):])
+        arm = {"static_union": "equal", "best_fixed": best_arm}.get(name) or name[len("fixed_"):]
+        return make_policy("fixed", arms=arms, arm_name=arm)
+
+    def _pilot(self, seed: int, shared: Mapping[str, SharedGenerator], n_sessions: int) -> tuple[str, dict]:
+        """Every arm as a fixed plan over the first sessions of this seed's stream; the best mean value wins."""
+        runs = {arm.name: self._fork(f"fixed_{arm.name}", seed, shared, None) for arm in self.base.arms}
+        stage = self.progress(f"seed {seed}: best fixed plan pilot ({len(runs)} plans)", n_sessions)
+        for index in range(n_sessions):
+            session = self.world.session(seed, index)
+            for run in runs.values():
+                self._session(run, session, shared, seed, trace=False)
+            _clear(shared)
+            stage.update(1)
+        stage.close()
+        means = {name: float(np.mean(run.values)) if run.values else 0.0 for name, run in runs.items()}
+        for run in runs.values():
+            run.engine.log.dispose()
+        return max(means, key=lambda name: (means[name], name == "equal")), means
+
+    # -- one session --------------------------------------------------------------------------------------------
+
+    def _session(self, run: PolicyRun, session, shared: Mapping[str, SharedGenerator], seed: int, *,
+                 trace: bool = True) -> None:
+        engine, intent = run.engine, session.intent
+        rng = np.random.default_rng([seed, session.index, CLICK_STREAM])
+        top = max(intent.max_grade(), 1)
+        value = 0.0
+        for attempt, text in enumerate(session.queries):
+            context = replace(session.context, timestamp=session.context.timestamp + timedelta(seconds=40 * attempt))
+            if run.oracle is not None:
+                run.oracle.prepare(_deepest(engine, text, context, shared), intent.relevance,
+                                   self._expected_reward(engine, text, context, intent))
+            result = engine.search(text, context, limit=self.spec.limit)
+            retrieved_by, in_union = _attribution(engine, result, context, intent.relevance)
+            grades = np.array([intent.grade(item.entity_id) for item in result.items], dtype=np.float64)
+            outcome = self.click_model.simulate(grades / top, rng)
+            clicks = [(result.items[p].entity_id, p, _dwell(rng, p == outcome.satisfied_position))
+                      for p in outcome.clicks]
+            reward = engine.record_feedback(result.request_id, clicks)
+            value += reward * self.spec.reformulation_discount ** attempt
+            ranked = [item.entity_id for item in result.items]
+            ndcg = ndcg_at(ranked, intent.relevance, 10) if intent.relevance else 0.0
+            run.arms[result.decision.arm.name] = run.arms.get(result.decision.arm.name, 0) + 1
+            run.tally(intent.kind).add(bool(clicks), outcome.satisfied, in_union, ndcg, result.n_candidates,
+                                      result.timings_ms.get("total", 0.0), reward, retrieved_by)
+            if trace and self.trace is not None:
+                self.trace.write({
+                    "seed": seed, "step": session.index, "attempt": attempt, "policy": run.name,
+                    "intent": intent.kind, "query_class": result.query.query_class, "query": text,
+                    "arm": result.decision.arm.name, "plan": dict(result.decision.arm.plan),
+                    "propensity": round(result.decision.propensity, 6), "shown": ranked, "clicks": list(outcome.clicks),
+                    "satisfied": outcome.satisfied, "reward": round(reward, 6), "target_in_union": in_union,
+                    "retrieved_by": retrieved_by, "ndcg10": round(ndcg, 6), "candidates": result.n_candidates,
+                    "latency_ms": round(result.timings_ms.get("total", 0.0), 3)})
+            if outcome.satisfied or attempt + 1 == len(session.queries) or rng.random() > REFORMULATION_RATE:
+                break
+        run.values.append(value)
+
+
+    def _expected_reward(self, engine: Engine, text: str, context, intent) -> Callable:
+        """arm -> the reward the engine's list for that arm is expected to earn from this user (for the oracle)."""
+        query = engine.parser.parse(text)
+        top = max(intent.max_grade(), 1)
+        rewards = engine.rewards
+
+        def evaluate(arm) -> float:
+            ranked, n_pool = engine.rank_plan(query, context, arm.plan, self.spec.limit)
+            if not ranked:
+                return rewards.no_click - rewards.cost(n_pool, 0.0)
+            grades = np.array([intent.grade(entity_id) for entity_id in ranked], dtype=np.float64)
+            return expected_reward(self.click_model.click_probabilities(grades / top), rewards, n_pool)
+
+        return evaluate
+
+
+def expected_reward(click_probabilities: np.ndarray, rewards, n_candidates: int) -> float:
+    """E[reward] of a list whose position k is clicked with probability p_k, taking the first click as the one
+    rewarded: sum_k p_k prod_{j<k} (1 - p_j) value(k) + P(no click) no_click - cost. Exact for the cascade
+    model; for PBM and DBN, whose clicks are not the cascade's, a close approximation."""
+    p = np.clip(np.asarray(click_probabilities, dtype=np.float64), 0.0, 1.0)
+    before = np.concatenate([[1.0], np.cumprod(1.0 - p)[:-1]])
+    first = p * before
+    values = np.array([rewards.value(position=k, dwell_s=None) for k in range(len(p))])
+    none = float(np.prod(1.0 - p))
+    return float(first @ values + none * rewards.no_click - rewards.cost(n_candidates, 0.0))
+
+
+def _deepest(engine: Engine, text: str, context, shared: Mapping[str, SharedGenerator]) -> dict[str, list]:
+    """Every generator's deepest list for the query, as the oracle inspects them (the fork's own memory)."""
+    query = engine.parser.parse(text)
+    depth = {name: max((k for arm in engine.arms for g, k in arm.plan if g == name), default=0)
+             for name in engine.generators}
+    return {name: engine.generators[name].generate(query, context, depth[name])
+            for name in engine.generators if depth[name] > 0}
+
+
+def _attribution(engine: Engine, result, context, relevance: Mapping[str, int]) -> tuple[list[str], bool]:
+    """Which planned generators retrieved a relevant entity (their lists are cached: no new retrieval for the
+    shared ones), and whether the pool held one."""
+    found = []
+    for name, k in result.decision.arm.plan:
+        candidates = engine.generators[name].generate(result.query, context, k)
+        if any(relevance.get(c.entity_id, 0) > 0 for c in candidates):
+            found.append(name)
+    return found, bool(found)
+
+
+def _dwell(rng: np.random.Generator, satisfied: bool) -> float:
+    """Seconds listened: a satisfied click streams (60-300 s), another is a short look (2-20 s)."""
+    return float(rng.uniform(60.0, 300.0) if satisfied else rng.uniform(2.0, 20.0))
+
+
+def _clear(shared: Mapping[str, SharedGenerator]) -> None:
+    for generator in shared.values():
+        generator.clear()
+
+
+class TraceWriter:
+    """One JSON object per search, gzip-compressed (`trace.jsonl.gz`)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = gzip.open(self.path, "wt", encoding="utf-8", compresslevel=3)
+        self.n_rows = 0
+
+    def write(self, row: dict[str, Any]) -> None:
+        self._file.write(json.dumps(row, separators=(",", ":")) + "\n")
+        self.n_rows += 1
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def read_trace(path: str | Path, keep: Callable[[dict], bool] | None = None) -> list[dict[str, Any]]:
+    """The rows of a trace file (those `keep` accepts)."""
+    with gzip.open(path, "rt", encoding="utf-8") as file:
+        rows = (json.loads(line) for line in file)
+        return [row for row in rows if keep is None or keep(row)]

@@ -1,0 +1,80 @@
+"""Generators shared by the engines of a replay: each query is retrieved once per step, whoever asks first.
+
+A replay runs several policies (each its own `Engine.fork`) on one stream of simulated searches. The
+generators that do not learn from feedback (bm25, dense, structured, exploration) give every fork the same
+list for the same query, so `SharedGenerator` computes a query's list once at the deepest k any arm asks of
+that generator and hands each caller the first k. `clear()` (the replay calls it between sessions) drops the
+lists, so memory stays flat. The memory generator is never shared: each fork learns its own clicks.
+
+A prefix of a deeper list is what a shallower call returns for BM25, structured search and exploration; for
+the HNSW index it is close (a deeper search may find a few better neighbours a shallower one misses).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from ..types import Arm, Candidate, Context, Entity, Preview, Query
+
+
+class SharedGenerator:
+    """A caching wrapper with the generator protocol; `max_k` is the deepest list worth computing."""
+
+    def __init__(self, inner, max_k: int) -> None:
+        if max_k < 1:
+            raise ValueError(f"max_k must be >= 1, got {max_k!r}")
+        self.inner = inner
+        self.name = inner.name
+        self.max_k = max_k
+        self._lists: dict[tuple, list[Candidate]] = {}
+        self._previews: dict[tuple, Preview] = {}
+        self._depths: dict[tuple, int] = {}  # the k each cached list was computed at
+        self.calls = 0  # generate calls the inner generator served (for the replay's accounting)
+
+    def generate(self, query: Query, context: Context, k: int) -> list[Candidate]:
+        key = (query.text, context)
+        cached = self._lists.get(key)
+        if cached is None or k > self._depths[key]:
+            depth = max(k, self.max_k)
+            cached = self.inner.generate(query, context, depth)
+            self._lists[key] = cached
+            self._depths[key] = depth
+            self.calls += 1
+        return cached[:k]
+
+    def deepest(self, query: Query, context: Context) -> list[Candidate]:
+        """The list at `max_k` (computed if nobody asked yet): what an oracle inspects."""
+        return self.generate(query, context, self.max_k)
+
+    def preview(self, query: Query, context: Context) -> Preview:
+        key = (query.text, context)
+        found = self._previews.get(key)
+        if found is None:
+            found = self._previews[key] = self.inner.preview(query, context)
+        return found
+
+    def add(self, entities: Sequence[Entity]) -> None:
+        self.clear()
+        self.inner.add(entities)
+
+    def clear(self) -> None:
+        self._lists.clear()
+        self._previews.clear()
+        self._depths.clear()
+
+
+def deepest_k(arms: Sequence[Arm]) -> dict[str, int]:
+    """Per generator, the largest k any arm gives it."""
+    depth: dict[str, int] = {}
+    for arm in arms:
+        for name, k in arm.plan:
+            depth[name] = max(depth.get(name, 0), k)
+    return depth
+
+
+def share_generators(generators: Mapping[str, object], arms: Sequence[Arm],
+                     learning: Sequence[str] = ("memory",)) -> dict[str, SharedGenerator]:
+    """A SharedGenerator for each generator that does not learn from feedback and that some arm calls."""
+    depth = deepest_k(arms)
+    return {name: SharedGenerator(generator, depth[name]) for name, generator in generators.items()
+            if name not in learning and depth.get(name, 0) > 0}

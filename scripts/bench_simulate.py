@@ -1,0 +1,50 @@
+"""Benchmark the replay: simulated searches per second with learning on, and RSS growth over a long run.
+
+    python scripts/bench_simulate.py --db ltrr_data/mpd.db [--scenario sim/mpd.toml] [--sessions 5000]
+                                     [--policies vw_squarecb,greedy] [--json]
+
+Without --db the scenario's own catalog is used (sim/demo.toml generates the synthetic one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from tqdm import tqdm
+
+from ltrr.bench import machine, peak_rss_mb, table
+from ltrr.simulation.bench import bench_simulate
+from ltrr.simulation.scenario import Scenario
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", help="catalog store (default: the scenario's)")
+    parser.add_argument("--scenario", default="sim/mpd.toml")
+    parser.add_argument("--sessions", type=int, default=5000)
+    parser.add_argument("--policies", default="vw_squarecb", help="comma-separated policy names")
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--quiet", action="store_true")
+    args = parser.parse_args()
+
+    def stage(description, total):
+        return tqdm(desc=description, total=total, disable=args.quiet, leave=False, file=sys.stderr)
+
+    scenario = Scenario.from_toml(args.scenario, db=args.db)
+    result = bench_simulate(scenario, n_sessions=args.sessions, policies=args.policies.split(","), progress=stage)
+    result["peak_rss_mb"] = round(peak_rss_mb(), 1)
+    result["machine"] = machine()
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    print(f"bench_simulate: {result['db']}, policies {result['policies']}, {result['machine']}")
+    keys = ("n_sessions", "n_searches", "seconds", "searches_per_s", "sessions_per_s", "rss_at_10pct_mb",
+            "rss_end_mb", "rss_growth_mb", "peak_rss_mb", "engine_open_s", "world_build_s")
+    print(table(["measure", "value"], [[key, result[key]] for key in keys]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,171 @@
+"""Replay mechanics: engine forks learn apart, shared generators compute once, the oracle picks the best plan,
+the in-memory log behaves like the durable one, scenarios parse and reject bad input."""
+
+from __future__ import annotations
+
+import pytest
+from test_engine import catalog_db, make_engine, small_config  # noqa: F401  (fixtures)
+
+from ltrr.engine import Engine
+from ltrr.errors import ConfigError, UnknownEntityError, UnknownRequestError
+from ltrr.feedback import Click, FeedbackLog
+from ltrr.feedback.recent import RecentFeedbackLog
+from ltrr.policy import make_policy
+from ltrr.simulation.oracle import OraclePolicy, arm_value, best_arm
+from ltrr.simulation.scenario import Scenario, expand_policies
+from ltrr.simulation.shared import SharedGenerator, deepest_k, share_generators
+from ltrr.types import Arm, Candidate, Context, Preview
+
+
+def _candidates(source: str, ids: list[str]) -> list[Candidate]:
+    return [Candidate(entity_id, "track", source, 1.0 / (rank + 1), rank) for rank, entity_id in enumerate(ids)]
+
+
+class _Counting:
+    name = "fake"
+
+    def __init__(self, ids: list[str]) -> None:
+        self.ids, self.calls = ids, []
+
+    def generate(self, query, context, k):
+        self.calls.append(k)
+        return _candidates(self.name, self.ids[:k])
+
+    def preview(self, query, context):
+        self.calls.append("preview")
+        return Preview(self.name, len(self.ids), 1.0, 0.5)
+
+    def add(self, entities):
+        pass
+
+
+def test_shared_generator_computes_once_per_query_and_returns_prefixes(engine):
+    inner = _Counting([f"t{i}" for i in range(50)])
+    shared = SharedGenerator(inner, max_k=30)
+    query = engine.parser.parse("night drive")
+    context = Context(device="phone")
+    assert [c.entity_id for c in shared.generate(query, context, 5)] == ["t0", "t1", "t2", "t3", "t4"]
+    assert len(shared.generate(query, context, 30)) == 30
+    assert inner.calls == [30]  # the first call computed the deepest list; the second was a prefix
+    shared.generate(query, context, 40)  # deeper than computed: computed again
+    assert inner.calls == [30, 40]
+    shared.preview(query, context), shared.preview(query, context)
+    assert inner.calls.count("preview") == 1
+    shared.clear()
+    shared.generate(query, context, 3)
+    assert inner.calls[-1] == 30
+
+
+def test_share_generators_skips_memory_and_uses_the_deepest_planned_k(engine):
+    shared = share_generators(engine.generators, engine.arms)
+    assert "memory" not in shared and set(shared) == set(engine.generators) - {"memory"}
+    depth = deepest_k(engine.arms)
+    assert all(shared[name].max_k == depth[name] for name in shared)
+    assert depth["bm25"] == max(k for arm in engine.arms for g, k in arm.plan if g == "bm25")
+
+
+def test_oracle_prefers_the_best_grade_then_the_smallest_pool():
+    lists = {"a": _candidates("a", ["x", "y", "z"]), "b": _candidates("b", ["w", "target"])}
+    arms = [Arm("a_only", (("a", 3),)), Arm("both", (("a", 3), ("b", 2))), Arm("b_only", (("b", 2),)),
+            Arm("b_lean", (("b", 1),))]
+    relevance = {"target": 3, "y": 1}
+    assert arm_value(lists, arms[1], relevance) == (3, 5)
+    assert best_arm(lists, arms, relevance) == 2  # "both" and "b_only" find grade 3; b_only pools 2, not 5
+    assert best_arm(lists, arms, {"y": 1}) == 0  # only the a-arms find y; a_only's pool is smaller
+    oracle = OraclePolicy()
+    oracle.prepare(lists, relevance)
+    decision = oracle.select(None, arms)
+    assert decision.arm.name == "b_only" and decision.propensity == 1.0 and sum(decision.pmf) == 1.0
+
+
+def test_fork_learns_apart_from_its_parent(engine):
+    twin = engine.fork(policy=make_policy("fixed", arms=engine.arms, arm_name="equal"), log=RecentFeedbackLog(100))
+    result = twin.search("night drive", Context(user_id=None, device="phone"))
+    assert result.decision.policy == twin.policy.name and twin.policy is not engine.policy
+    twin.record_feedback(result.request_id, [(result.items[0].entity_id, 0, 90.0)])
+    assert twin.log.counts()["clicks"] == 1 and engine.log.counts()["impressions"] == 0
+    key = result.query
+    assert twin.generators["memory"].query_seen(key) and not engine.generators["memory"].query_seen(key)
+    assert twin.generators["bm25"] is engine.generators["bm25"]  # indexes are shared, not copied
+
+
+def test_record_feedback_settles_once_with_the_best_click(engine):
+    result = engine.search("night drive", Context(device="desktop"), limit=5)
+    clicks = [(result.items[2].entity_id, 2, 5.0), (result.items[0].entity_id, 0, 120.0)]
+    reward = engine.record_feedback(result.request_id, clicks)
+    impression = engine.log.get_impression(result.request_id)
+    assert reward == pytest.approx(engine.rewards.reward(impression, engine.log.clicks_for(result.request_id)))
+    assert reward == pytest.approx(1.0 - engine.rewards.cost(result.n_candidates, impression.latency_ms))
+    with pytest.raises(ValueError, match="settled already"):
+        engine.record_feedback(result.request_id, [])
+    with pytest.raises(UnknownRequestError):
+        engine.record_feedback("no-such-request", [])
+    unclicked = engine.search("night drive", Context(device="desktop"), limit=5)
+    assert engine.record_feedback(unclicked.request_id) == pytest.approx(
+        engine.rewards.no_click - engine.rewards.cost(unclicked.n_candidates, 0.0), abs=1e-9)
+
+
+def _impression_for(log, request_id: str = "r1"):
+    from ltrr.feedback import Impression, RequestContext, ShownItem
+    from ltrr.feedback.records import utc_now
+    from ltrr.types import Decision
+
+    decision = Decision(Arm("bm25_only", (("bm25", 100),)), 0, 1.0, (1.0,), "fixed")
+    return Impression(request_id, utc_now(), log.pseudonymize("u1"), "q", "q", "topical", RequestContext(), decision,
+                      0, items=(ShownItem(0, "e1", "track", 1.0), ShownItem(1, "e2", "track", 0.5)), n_candidates=2)
+
+
+@pytest.mark.parametrize("make_log", [lambda: FeedbackLog.open("sqlite://"), lambda: RecentFeedbackLog(10)])
+def test_recent_log_matches_the_durable_log(make_log):
+    log = make_log()
+    log.record_impression(_impression_for(log))
+    assert log.record_click(Click("r1", "e2", dwell_s=40.0)) is True
+    assert log.record_click(Click("r1", "e2")) is False
+    assert [c.position for c in log.clicks_for("r1")] == [1]
+    with pytest.raises(UnknownEntityError):
+        log.record_click(Click("r1", "nope"))
+    with pytest.raises(UnknownRequestError):
+        log.get_impression("r2")
+    assert log.close("r1", 0.5) is True and log.close("r1", 0.5) is False
+    counts = log.counts()
+    assert (counts["impressions"], counts["clicks"], counts["streams"], counts["closed"]) == (1, 1, 1, 1)
+    assert [i.request_id for i, clicks in log.iter_feedback(min_clicks=1)] == ["r1"]
+
+
+def test_recent_log_forgets_the_oldest_beyond_its_window():
+    log = RecentFeedbackLog(max_searches=2)
+    for name in ("a", "b", "c"):
+        log.record_impression(_impression_for(log, name))
+    assert log.n_forgotten == 1 and [i.request_id for i in log.iter_impressions()] == ["b", "c"]
+    with pytest.raises(UnknownRequestError):
+        log.clicks_for("a")
+
+
+def test_scenario_reads_overrides_and_rejects_bad_tables(tmp_path):
+    path = tmp_path / "s.toml"
+    path.write_text('claim = "c"\n[catalog]\ndb = "x.db"\n[run]\nseeds = 4\nsearches = 10\n'
+                    '[click_model]\nkind = "pbm"\n[engine.policy]\nbudget = 120\n', encoding="utf-8")
+    scenario = Scenario.from_toml(path, overrides={"seeds": 2, "searches": None})
+    assert (scenario.run.seeds, scenario.run.searches, scenario.engine.policy.budget) == (2, 10, 120)
+    assert Scenario.from_toml(path, db="other.db").db == "other.db"
+    path.write_text('[catalog]\ndb = "x.db"\n[runs]\nseeds = 1\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="unknown tables.*runs"):
+        Scenario.from_toml(path)
+    path.write_text('[catalog]\ndb = "x.db"\n[run]\nseeds = 0\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="seeds must be an integer >= 1"):
+        Scenario.from_toml(path)
+    path.write_text('[run]\nseeds = 1\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="names no catalog"):
+        Scenario.from_toml(path)
+
+
+def test_policy_names_expand_and_unknown_ones_are_refused():
+    names = expand_policies(["oracle", "single_*", "vw_bag", "fixed_equal", "oracle"], ["bm25", "dense"], ["equal"])
+    assert names == ["oracle", "single_bm25", "single_dense", "vw_bag", "fixed_equal"]
+    with pytest.raises(ConfigError, match="unknown policy 'vw_magic'"):
+        expand_policies(["vw_magic"], ["bm25"], ["equal"])
+
+
+@pytest.fixture
+def engine(make_engine) -> Engine:  # noqa: F811
+    return make_engine()
