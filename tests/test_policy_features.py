@@ -60,7 +60,11 @@ def test_arm_features_by_hand():
                                         "bm25_empty": 0.0, "dense_top": 0.4, "dense_gap": 0.01,
                                         "dense_loghits": 0.0, "dense_empty": 1.0})
     traits = {f"{g}_{t}": 0.0 for g in ("bm25", "dense", "structured") for t in ("new", "popular", "personalized")}
-    assert heavy["R"] == {"bm25_reward": 0.5, "dense_reward": 0.0, "structured_reward": 0.0, **traits}
+    # bm25_heavy itself was never played: its own mean is the prior 0.0; the bm25 arm's is 1 / (1 + 1)
+    assert heavy["R"] == {"arm_reward": 0.0, "bm25_reward": 0.5, "dense_reward": 0.0, "structured_reward": 0.0,
+                          **traits}
+    alone = inputs.actions[[arm.name for arm in arms].index("bm25")]
+    assert alone["R"]["arm_reward"] == 0.5
     assert len(inputs.actions) == len(arms)
 
 
@@ -141,6 +145,7 @@ def test_stats_round_trip_and_errors():
     stats.record("ambiguous", Arm("dense", (("dense", 10),)), 0.5)
     restored = GeneratorStats.from_dict(json.loads(json.dumps(stats.to_dict())))
     assert restored.mean("ambiguous", "dense") == stats.mean("ambiguous", "dense") > 0.0
+    assert restored.arm_mean("ambiguous", "dense") == stats.arm_mean("ambiguous", "dense") == pytest.approx(0.25)
     with pytest.raises(ValueError, match="decay must be in"):
         GeneratorStats(decay=0.0)
     with pytest.raises(ValueError, match="reward must be a number in"):

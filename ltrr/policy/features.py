@@ -12,7 +12,8 @@ Namespaces (VW's namespace letter is what interactions name):
   plan's budget), `<g>_logk` (log1p(k)); `log_budget` (log1p of the plan's budget), `n_generators`;
 - action "P", each planned generator's preview: `<g>_top` (top score), `<g>_gap` (best minus second),
   `<g>_loghits` (log1p(n_hits)), `<g>_empty` (1.0 when n_hits == 0);
-- action "R", each planned generator's running mean reward for this query class: `<g>_reward`.
+- action "R", the plan's own running mean reward for this query class, `arm_reward`, and each planned
+  generator's: `<g>_reward`, plus the generator's trait shares `<g>_<new|popular|personalized>`.
 
 Every string value becomes part of a feature name through `vw_name`, so names never hold the characters
 VW's text format splits on (space, `|`, `:`).
@@ -131,6 +132,8 @@ def arm_features(arm: Arm, previews: Mapping[str, dict[str, float]], query_class
     plan = {f"arm_{vw_name(arm.name)}": 1.0, "log_budget": math.log1p(budget), "n_generators": float(len(arm.plan))}
     preview: dict[str, float] = {}
     reward: dict[str, float] = {}
+    if stats is not None:
+        reward["arm_reward"] = stats.arm_mean(query_class, arm.name)
     for generator, k in arm.plan:
         name = vw_name(generator)
         plan.update({name: 1.0, f"{name}_share": k / budget, f"{name}_logk": math.log1p(k)})

@@ -1,10 +1,14 @@
-"""Running, exponentially decayed mean reward of each generator per query class (a bandit feature).
+"""Running, exponentially decayed mean reward of each generator, and of each plan, per query class (bandit
+features).
 
 For one (query_class, generator) key, each `record` first multiplies the key's weight and weighted reward
 sums by `decay`, then adds the new observation, so an observation recorded n updates ago counts decay**n
 (0.99: half weight after about 69 updates of that key). Credit: the reward of a plan is shared among its
 generators in proportion to their k, since the plan's result is the union of their candidates and the bigger
 contributor is likelier to have supplied the clicked entity (a simple attribution, not a causal one).
+
+Each plan's own mean reward per query class is kept the same way (full credit, weight 1 per search): with it
+the bandit has an empirical estimate per (class, plan) to lean on while its weights are still young.
 
 Prior: before any data the mean is 0.0, the neutral reward, and the prior keeps `prior_count`
 pseudo-observations of 0.0 so a single lucky click does not read as a mean of 1.0:
@@ -50,6 +54,8 @@ class GeneratorStats:
         self.prior_count = float(prior_count)
         # (query_class, generator) -> [weight sum, weighted reward sum]
         self._sums: dict[tuple[str, str], list[float]] = {}
+        # (query_class, arm name) -> [weight sum, weighted reward sum]: the plan's own record, uncredited
+        self._arms: dict[tuple[str, str], list[float]] = {}
         # (query_class, generator, trait) -> [weight sum, weighted share sum]
         self._traits: dict[tuple[str, str, str], list[float]] = {}
         self._lock = threading.Lock()
@@ -64,6 +70,9 @@ class GeneratorStats:
                 weight = k / budget
                 sums[0] = sums[0] * self.decay + weight
                 sums[1] = sums[1] * self.decay + weight * reward
+            sums = self._arms.setdefault((query_class, arm.name), [0.0, 0.0])
+            sums[0] = sums[0] * self.decay + 1.0
+            sums[1] = sums[1] * self.decay + reward
 
     def record_traits(self, query_class: str, generator: str, shares: dict[str, float]) -> None:
         """Add one search's shares (each in [0, 1]) of the generator's candidates having each trait of TRAITS."""
@@ -88,6 +97,12 @@ class GeneratorStats:
             weight, total = self._sums.get((query_class, generator), (0.0, 0.0))
         return total / (weight + self.prior_count)
 
+    def arm_mean(self, query_class: str, arm_name: str) -> float:
+        """The plan's own decayed mean reward for the query class (same prior); 0.0 before any data."""
+        with self._lock:
+            weight, total = self._arms.get((query_class, arm_name), (0.0, 0.0))
+        return total / (weight + self.prior_count)
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able dict: parameters and the sums as {query_class: {generator: [weight, weighted_sum]}}."""
         sums: dict[str, dict[str, list[float]]] = {}
@@ -95,7 +110,8 @@ class GeneratorStats:
             for (query_class, generator), values in sorted(self._sums.items()):
                 sums.setdefault(query_class, {})[generator] = list(values)
             traits = [[*key, *values] for key, values in sorted(self._traits.items())]
-        return {"decay": self.decay, "prior_count": self.prior_count, "sums": sums, "traits": traits}
+            arms = [[*key, *values] for key, values in sorted(self._arms.items())]
+        return {"decay": self.decay, "prior_count": self.prior_count, "sums": sums, "traits": traits, "arms": arms}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> GeneratorStats:
@@ -111,6 +127,8 @@ class GeneratorStats:
                     stats._sums[(str(query_class), str(generator))] = [float(weight), float(total)]
             for query_class, generator, trait, weight, total in data.get("traits", []):
                 stats._traits[(str(query_class), str(generator), str(trait))] = [float(weight), float(total)]
+            for query_class, arm_name, weight, total in data.get("arms", []):
+                stats._arms[(str(query_class), str(arm_name))] = [float(weight), float(total)]
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             if isinstance(error, ConfigError):
                 raise
