@@ -177,7 +177,7 @@ class PolicyConfig:
     budget: int = 300
     min_propensity: float = 0.002
     epsilon: float = 0.05
-    gamma_scale: float = 10.0
+    gamma_scale: float = 1000.0  # see policy/vw.py GAMMA_SCALE: plans' rewards differ by hundredths
     bag_size: int = 5
     cover_size: int = 3
     learning_rate: float = 0.5

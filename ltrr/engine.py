@@ -71,6 +71,7 @@ class Engine:
         self.entities = EntityCache(store, table)
         self.pending = PendingSearches(self._settle, config.feedback.close_after_s)
         self.clicks_since_fit = 0
+        self.autosave = True  # periodic ranker retrains save the state (forks keep theirs in memory)
         self._lock = threading.RLock()
 
     # -- building ---------------------------------------------------------------------------------------------
@@ -164,6 +165,7 @@ class Engine:
         twin.log = log if log is not None else self.log
         twin.pending = PendingSearches(twin._settle, self.config.feedback.close_after_s)
         twin.clicks_since_fit = 0
+        twin.autosave = False
         twin._lock = threading.RLock()
         return twin
 
@@ -377,7 +379,7 @@ class Engine:
 
     def _retrain_quietly(self) -> None:
         try:
-            self.fit_ranker()
+            self.fit_ranker(save=self.autosave)
         except ValueError as error:  # too little data yet: keep the current scorer
             logger.info("ranker retrain skipped: %s", error)
 

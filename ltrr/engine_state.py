@@ -25,6 +25,7 @@ from .config_checks import plain
 from .errors import ConfigError, FeatureMismatchError
 from .policy import GeneratorStats, load_policy
 from .ranking import LambdaMartRanker
+from .retrieval.exploration import ExplorationGenerator
 from .retrieval.memory import MemoryGenerator
 from .retrieval.memory_store import observed_rows, restore_observed
 from .store.db import resolve_url
@@ -62,6 +63,10 @@ def save_state(engine: Engine, directory: Path) -> None:
         rows = observed_rows(memory)
         (temporary / "memory_observed.json").write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
         memory.save_to(engine.store)
+    exploration = engine.generators.get("exploration")
+    if isinstance(exploration, ExplorationGenerator):
+        state = exploration.sampling_state()
+        (temporary / "exploration_state.json").write_text(json.dumps(state, ensure_ascii=False), encoding="utf-8")
     _swap(temporary, directory)
 
 
@@ -96,6 +101,10 @@ def load_state(engine: Engine, directory: Path, *, strict: bool = True) -> None:
     observed = directory / "memory_observed.json"
     if isinstance(memory, MemoryGenerator) and observed.is_file():
         restore_observed(memory, json.loads(observed.read_text(encoding="utf-8")))
+    exploration = engine.generators.get("exploration")
+    sampling = directory / "exploration_state.json"
+    if isinstance(exploration, ExplorationGenerator) and sampling.is_file():
+        exploration.restore_sampling_state(json.loads(sampling.read_text(encoding="utf-8")))
 
 
 def _restore_ranker(engine: Engine, directory: Path, strict: bool) -> None:

@@ -89,3 +89,29 @@ def test_identical_seeds_give_identical_traces(tmp_path, policies):
     # and different seeds are different streams
     by_seed = [[row["query"] for row in trace_a if row["seed"] == s and row["policy"] == "oracle"] for s in (0, 1)]
     assert by_seed[0] != by_seed[1]
+
+
+def test_replay_retrains_each_policy_ranker_in_memory(tmp_path):
+    from ltrr.engine import Engine
+    from ltrr.simulation.click_models import make_click_model
+    from ltrr.simulation.replay import Replay
+    from ltrr.simulation.run import ensure_synthetic_catalog
+    from ltrr.simulation.world import World, WorldConfig
+
+    scenario = _small_scenario(str(tmp_path / "catalog.db"))
+    scenario = replace(scenario, run=replace(scenario.run, retrain_every=3, searches=30,
+                                             policies=("static_union", "oracle")))
+    ensure_synthetic_catalog(scenario)
+    engine = Engine.open(scenario.db, config=scenario.engine, restore_state=False)
+    try:
+        world = World.build(engine.store, WorldConfig.from_dict(scenario.world))
+        replay = Replay(engine, world, make_click_model(**scenario.click_model), scenario)
+        result = replay.run_seed(0)
+    finally:
+        engine.shutdown(keep_memory=False)
+    union = result.runs["static_union"]
+    clicks = sum(t.clicked for t in union.tallies.values())
+    assert clicks >= 3
+    assert union.engine.scorer.version >= 1  # LambdaMART replaced the default scorer during the run
+    assert engine.scorer.version == 0  # the base engine learned nothing
+    assert not (engine.index_dir / "state" / "ranker").exists()  # forks retrain in memory, never saving

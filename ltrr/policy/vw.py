@@ -64,6 +64,12 @@ EXPLORATIONS = ("epsilon", "squarecb", "bag", "cover", "greedy")
 DEFAULT_INTERACTIONS = ("SA", "UA", "SP")
 """Query x plan and user x plan let each context learn its own plan values; query x preview lets the meaning
 of a generator's preview depend on the query (a BM25 hit count says more for a spearfishing query)."""
+GAMMA_SCALE = 1000.0
+"""SquareCB gives a plan whose predicted cost exceeds the best's by `gap` the probability ~1 / (K + gamma * gap),
+with gamma = gamma_scale * sqrt(t) after t updates. Plans' rewards differ by 0.01-0.1 on the [-1, 1] scale (a
+click is worth 1, a candidate costs 0.0005), so VW's default scale of 10 keeps a 27-plan catalogue close to
+uniform for thousands of searches; at 1000 exploration concentrates on plausible plans within a few hundred
+(measured on sim/demo.toml: cumulative regret after 400 sessions 69 at scale 10, 62 at 100, 35 at 1000)."""
 MODEL_FILE = "model.vw"
 _NEEDS_SANITIZING = re.compile(r"[\s|:]")
 _NAMESPACE = re.compile(r"[A-Za-z]\w*")
@@ -72,7 +78,7 @@ _NAMESPACE = re.compile(r"[A-Za-z]\w*")
 class VWPolicy:
     """A contextual bandit over the arm catalogue, learning online from rewards in [-1, 1]."""
 
-    def __init__(self, exploration: str = "squarecb", *, epsilon: float = 0.05, gamma_scale: float = 10.0,
+    def __init__(self, exploration: str = "squarecb", *, epsilon: float = 0.05, gamma_scale: float = GAMMA_SCALE,
                  bag_size: int = 5, cover_size: int = 3, min_propensity: float = 0.01, learning_rate: float = 0.5,
                  interactions: Sequence[str] = DEFAULT_INTERACTIONS, seed: int = 0) -> None:
         _check_options(exploration, epsilon, gamma_scale, bag_size, cover_size, min_propensity, learning_rate,

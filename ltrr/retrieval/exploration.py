@@ -114,6 +114,20 @@ class ExplorationGenerator:
         top = np.sort(weights)[::-1][:2].tolist() + [0.0, 0.0]
         return Preview(self.name, int(len(weights)), float(top[0]), float(top[0] - top[1]) if len(weights) > 1 else 0.0)
 
+    def sampling_state(self) -> dict:
+        """What changes as it serves (random state, recently shown per user), JSON-able: an engine saves it
+        with its learned state so a reloaded engine continues the same sequence."""
+        self._check_fitted()
+        return {"rng": self.rng_.bit_generator.state, "shown": {user: list(ids) for user, ids in self.shown_.items()}}
+
+    def restore_sampling_state(self, state: dict) -> None:
+        """Continue from `sampling_state()`'s output."""
+        self._check_fitted()
+        rng = np.random.default_rng()
+        rng.bit_generator.state = state["rng"]
+        self.rng_ = rng
+        self.shown_ = {user: dict.fromkeys(ids) for user, ids in state["shown"].items()}
+
     def save(self, directory: str | Path) -> None:
         """Write the fitted state to `directory`: exploration.json (parameters, random state, recently shown)
         and the index's npy arrays. A loaded generator continues the same random sequence."""
@@ -123,7 +137,7 @@ class ExplorationGenerator:
         params = {name: getattr(self, name) for name in PARAMS}
         params["reference_time"] = self.reference_time.isoformat() if self.reference_time else None
         state = {"format_version": FORMAT_VERSION, "params": params, "tail_level": self.tail_level_,
-                 "rng": self.rng_.bit_generator.state, "shown": {user: list(ids) for user, ids in self.shown_.items()}}
+                 **self.sampling_state()}
         (directory / "exploration.json").write_text(json.dumps(state, ensure_ascii=False), encoding="utf-8")
 
     @classmethod
@@ -141,9 +155,7 @@ class ExplorationGenerator:
         explore = cls(**params)
         explore.index_ = ExplorationIndex.load(Path(directory))
         explore.tail_level_ = state["tail_level"]
-        explore.rng_ = np.random.default_rng()
-        explore.rng_.bit_generator.state = state["rng"]
-        explore.shown_ = {user: dict.fromkeys(ids) for user, ids in state["shown"].items()}
+        explore.restore_sampling_state(state)
         return explore
 
     def _weighted(self, query: Query, context: Context) -> tuple[np.ndarray, np.ndarray]:
