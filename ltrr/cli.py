@@ -91,12 +91,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ltrr", description="ltrr: learning to rank and retrieve for music search")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    demo = commands.add_parser("demo", help="build, index and warm up a seeded synthetic catalog; show searches")
+    demo = commands.add_parser("demo", help="build and index a seeded synthetic catalog, replay simulated users "
+                                            "(regret vs the oracle), show searches")
     demo.add_argument("--db", default=DEFAULT_DEMO_DB,
                       help=f"SQLite path or SQLAlchemy URL of the demo store (default {DEFAULT_DEMO_DB})")
     demo.add_argument("--config", help="an ltrr TOML config (default: built-in defaults)")
     demo.add_argument("--seed", type=int, help="override catalog.synthetic.seed")
-    demo.add_argument("--warm-up", type=int, default=400, help="simulated searches the engine learns from (400)")
+    demo.add_argument("--warm-up", type=int, default=400,
+                      help="simulated sessions replayed while the bandit learns (400)")
     demo.add_argument("--quiet", action="store_true", help="no progress bars")
     demo.set_defaults(func=cmd_demo)
 

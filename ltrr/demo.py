@@ -1,5 +1,6 @@
-"""`ltrr demo`: build the seeded synthetic catalog in a local SQLite file, index it, let the engine learn from
-a short simulated warm-up, and show a few searches with their explanations.
+"""`ltrr demo`: build the seeded synthetic catalog in a local SQLite file, index it, replay a short stream of
+simulated users through the learned policy, the static union and the oracle (the bandit learns; regret is
+reported and plotted), and show a few searches with their explanations.
 
 Returns the lines to print; `cli.py` prints them.
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 from .config import EngineConfig
 from .progress import StageFactory, no_progress
@@ -47,35 +49,74 @@ def run_demo(config: EngineConfig, db: str, seed: int | None = None, progress: S
 EXAMPLE_QUERIES = ("80s classic rock", "workout")
 
 
+DEMO_CLICK_MODEL = {"kind": "dbn", "gamma": 0.9, "min_attractiveness": 0.02, "max_attractiveness": 0.9,
+                    "satisfaction_scale": 0.9}
+
+
 def learn_and_search(config: EngineConfig, db: str, catalog: SyntheticCatalog, n_warm_up: int,
                      progress: StageFactory) -> list[str]:
-    """Open the engine (building its indexes), warm it up by self-play, fit the ranker, show searches."""
+    """Open the engine (building its indexes); replay `n_warm_up` simulated sessions in which the learned policy,
+    the static union and the oracle each serve the same users; report regret and plot it; keep what the learned
+    policy's engine learned (bandit, click memory, ranker) as the engine's state; show explained searches."""
     from .cli_engine import format_result
     from .engine import Engine
-    from .simulation.warmup import warm_up
+    from .simulation.click_models import make_click_model
+    from .simulation.replay import Replay
+    from .simulation.report import plot, summarize
+    from .simulation.scenario import RunSpec, Scenario
+    from .simulation.world import World, WorldConfig
 
     start = time.perf_counter()
-    engine = Engine.open(db, config=config, progress=progress)
+    engine = Engine.open(db, config=config, progress=progress, restore_state=False)
     opened = time.perf_counter() - start
+    learned_name = f"vw_{config.policy.exploration}" if config.policy.kind == "vw" else "greedy"
+    seed = config.catalog.synthetic.seed
     try:
-        report = warm_up(engine, n_warm_up, seed=config.catalog.synthetic.seed, progress=progress)
-        summary = engine.fit_ranker()
-        half = report.n_searches // 2
-        lines = [f"engine: indexes {engine.index_report.action} in {opened:.1f} s ({engine.index_dir}); policy "
-                 f"{engine.policy.name}", f"warm-up: {report.n_searches} simulated searches, CTR {report.ctr():.2f},"
-                 f" mean reward {report.mean_reward(slice(None, half)):.3f} (first half) -> "
-                 f"{report.mean_reward(slice(half, None)):.3f} (second half)",
-                 "plans chosen: " + ", ".join(f"{name} {count}" for name, count in report.arms.most_common(6)),
-                 f"ranker: LambdaMART v{summary['version']} from {summary['n_searches']} searches with clicks", ""]
+        scenario = Scenario(name="demo", claim="", db=db, engine=config, click_model=DEMO_CLICK_MODEL,
+                            run=RunSpec(seeds=1, searches=n_warm_up, best_fixed_pilot=0,
+                                        policies=("oracle", "static_union", learned_name),
+                                        moving_average=max(10, n_warm_up // 10)))
+        world = World.build(engine.store, WorldConfig(), seed=seed)
+        replay = Replay(engine, world, make_click_model(**DEMO_CLICK_MODEL), scenario, progress=progress)
+        result = replay.run_seed(seed, keep_logs=True)
+        learned = result.runs[learned_name].engine
+        try:
+            fitted = learned.fit_ranker(save=False)
+            ranker = f"LambdaMART v{fitted['version']} from {fitted['n_searches']} searches with clicks"
+        except ValueError as error:
+            ranker = f"default scorer kept ({error})"
+        learned.save(engine.index_dir / "state")  # what `ltrr search --db` restores
+        out = Path(db).parent / "demo_replay" if "://" not in db else Path("ltrr_data/demo_replay")
+        out.mkdir(parents=True, exist_ok=True)
+        plots = plot(out, [result], scenario.run.moving_average)
+        lines = [f"engine: indexes {engine.index_report.action} in {opened:.1f} s ({engine.index_dir})",
+                 f"replay: {n_warm_up} simulated sessions; the same users for each policy "
+                 f"(oracle = knows the intent; static_union = equal split; {learned_name} = the bandit learning)",
+                 *_regret_lines(summarize([result], n_warm_up), learned_name),
+                 "plans the bandit chose: " + ", ".join(f"{name} {count}" for name, count in sorted(
+                     result.runs[learned_name].arms.items(), key=lambda item: -item[1])[:6]),
+                 f"regret plot: {plots[0].resolve()}", f"ranker: {ranker}", ""]
         track = catalog.tracks[0]
         artist = next(a.name for a in catalog.artists if a.entity_id == track.artist_id)
         for text in (*EXAMPLE_QUERIES, f"{artist} {track.name}"):
-            result = engine.search(text, limit=5, explain=True)
-            engine.close(result.request_id)
-            lines += [*format_result(result, n_contributions=3), ""]
-        engine.save()
+            shown = learned.search(text, limit=5, explain=True)
+            learned.close(shown.request_id)
+            lines += [*format_result(shown, n_contributions=3), ""]
     finally:
-        engine.shutdown()
+        engine.shutdown(keep_memory=False)
+    return lines
+
+
+def _regret_lines(summary: dict, learned_name: str) -> list[str]:
+    lines = [f"  {'policy':<14}{'regret':>9}{'CTR':>7}{'recall':>8}{'candidates':>12}"]
+    for name in ("oracle", "static_union", learned_name):
+        entry = summary["policies"][name]
+        lines.append(f"  {name:<14}{entry['cumulative_regret']['mean']:>9.1f}{entry['ctr']['mean']:>7.2f}"
+                     f"{entry['recall_ceiling']['mean']:>8.2f}{entry['candidates_scored']['mean']:>12.0f}")
+    union, mine = (summary["policies"][n]["cumulative_regret"]["mean"] for n in ("static_union", learned_name))
+    verdict = "below" if mine < union else "not below"
+    lines.append(f"  cumulative regret vs the oracle: {learned_name} {mine:.1f}, {verdict} the static union's "
+                 f"{union:.1f} (lower is better)")
     return lines
 
 

@@ -72,14 +72,17 @@ def test_demo_builds_the_catalog_and_a_second_run_changes_nothing(tmp_path, caps
     assert main(demo) == 0
     first = capsys.readouterr().out
     assert "synthetic catalog (seed 3)" in first and "most popular artists" in first
-    assert "warm-up: 60 simulated searches" in first and "ranker: LambdaMART v1" in first
+    assert "replay: 60 simulated sessions" in first and "ranker: LambdaMART v1" in first
+    assert re.search(r"cumulative regret vs the oracle: vw_squarecb [\d.-]+, (not )?below the static union", first)
+    plot = re.search(r"regret plot: (\S+\.png)", first)
+    assert plot and open(plot.group(1), "rb").read(4) == b"\x89PNG"
     assert re.search(r"query '80s classic rock' \(\w+\); plan \S+ \[.+\] p=", first)
     main(["stats", "--db", db, "--json"])
     stats = json.loads(capsys.readouterr().out)
     assert stats["tracks"] > 1000 and stats["albums"] > 0 and stats["users"] > 0
     assert main(demo) == 0
     second = capsys.readouterr().out
-    assert "indexes loaded" in second and "ranker: LambdaMART v2" in second
+    assert "indexes loaded" in second and "ranker: LambdaMART v1" in second  # each demo learns from scratch
     assert re.search(r"tracks\s+inserted\s+0\s+updated\s+0\s+unchanged\s+[1-9]", second)
     assert re.search(r"tracks\s+inserted\s+[1-9]", first)
 

@@ -3,6 +3,7 @@ the in-memory log behaves like the durable one, scenarios parse and reject bad i
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from test_engine import catalog_db, make_engine, small_config  # noqa: F401  (fixtures)
 
@@ -169,3 +170,39 @@ def test_policy_names_expand_and_unknown_ones_are_refused():
 @pytest.fixture
 def engine(make_engine) -> Engine:  # noqa: F811
     return make_engine()
+
+
+def test_expected_reward_of_a_list_by_hand():
+    from ltrr.feedback import RewardModel
+    from ltrr.simulation.replay import expected_reward
+
+    rewards = RewardModel(cost_per_candidate=0.001, no_click=-0.1)
+    # P(first click at 0) = 0.5, at 1 = 0.5 * 0.4 = 0.2, none = 0.5 * 0.6 = 0.3
+    # E = 0.5 * 1/log2(2) + 0.2 * 1/log2(3) + 0.3 * (-0.1) - 0.001 * 20
+    expected = 0.5 + 0.2 / 1.5849625007211562 - 0.03 - 0.02
+    assert expected_reward(np.array([0.5, 0.4]), rewards, 20) == pytest.approx(expected)
+    assert expected_reward(np.array([0.0, 0.0]), rewards, 0) == pytest.approx(-0.1)
+
+
+def test_ope_check_estimates_a_fixed_plan_from_a_uniform_log():
+    from ltrr.evaluation.ope_check import check_fixed_targets, logged_rows
+
+    arms = [Arm("a", (("bm25", 10),)), Arm("b", (("dense", 10),))]
+    rng = np.random.default_rng(3)
+    rows = []
+    for _ in range(4000):  # uniform logging; arm a pays 1 with p 0.6, arm b with p 0.2
+        arm = "a" if rng.random() < 0.5 else "b"
+        reward = float(rng.random() < (0.6 if arm == "a" else 0.2))
+        rows.append({"policy": "uniform", "arm": arm, "propensity": 0.5, "reward": reward, "intent": "topical"})
+    rows += [{"policy": "fixed_a", "arm": "a", "propensity": 1.0, "reward": float(rng.random() < 0.6),
+              "intent": "topical"} for _ in range(4000)]
+    data = logged_rows(rows, arms, "uniform")
+    assert data.n_rounds == 4000 and set(data.actions.tolist()) == {0, 1}
+    result = check_fixed_targets(rows, arms, "uniform", {"fixed_a": "a"})
+    target = result["targets"]["fixed_a"]
+    assert target["on_policy"] == pytest.approx(0.6, abs=0.03)
+    for name in ("ips", "snips", "dr"):
+        assert target[name]["value"] == pytest.approx(0.6, abs=0.05)
+        assert target[name]["relative_error"] < 0.1
+    with pytest.raises(ValueError, match="no rows of policy 'greedy'"):
+        logged_rows(rows, arms, "greedy")

@@ -119,7 +119,9 @@ class Replay:
         generators = tuple(base.config.retrieval.generators)
         self.policy_names = expand_policies(self.spec.policies, generators, [arm.name for arm in base.arms])
 
-    def run_seed(self, seed: int, n_sessions: int | None = None) -> SeedResult:
+    def run_seed(self, seed: int, n_sessions: int | None = None, *, keep_logs: bool = False) -> SeedResult:
+        """Every policy over sessions 0..n-1 of `seed`. The forks' in-memory logs are emptied at the end unless
+        keep_logs (e.g. to fit a fork's ranker afterwards)."""
         n_sessions = self.spec.searches if n_sessions is None else n_sessions
         shared = share_generators(self.base.generators, self.base.arms)
         best_arm, pilot = None, {}
@@ -136,8 +138,9 @@ class Replay:
             if self.on_session is not None:
                 self.on_session(index)
         stage.close()
-        for run in runs.values():
-            run.engine.log.dispose()
+        if not keep_logs:
+            for run in runs.values():
+                run.engine.log.dispose()
         return SeedResult(seed, runs, best_arm, pilot)
 
     # -- policies -----------------------------------------------------------------------------------------------
