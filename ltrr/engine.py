@@ -15,9 +15,8 @@ from __future__ import annotations
 import copy
 import logging
 import threading
-import time
 from collections.abc import Mapping, Sequence
-from dataclasses import fields, replace
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -29,11 +28,11 @@ from .engine_feedback import Pending, PendingSearches
 from .engine_index import make_encoder, open_index
 from .engine_result import build_result, impression_of, ranked_rows
 from .engine_state import default_index_dir, load_state, save_state
+from .engine_support import Timer, check_search, policy_from_config, request_time, reward_options, split_groups
 from .errors import UnknownEntityError
 from .features import FeatureInput, default_feature_set
 from .feedback import Click, FeedbackLog, RewardModel, new_request_id
-from .feedback.records import utc_naive, utc_now
-from .policy import GeneratorStats, Policy, PolicyInput, arm_catalogue, make_policy, policy_input
+from .policy import GeneratorStats, Policy, PolicyInput, arm_catalogue, policy_input
 from .policy.stats import TRAITS
 from .progress import StageFactory, no_progress
 from .ranking import DefaultScorer, LambdaMartRanker, RankingData
@@ -67,7 +66,7 @@ class Engine:
         self.feature_set = default_feature_set(config.retrieval.generators)
         self.scorer: DefaultScorer | LambdaMartRanker = DefaultScorer()
         self.log = FeedbackLog.from_engine(store.engine, stream_seconds=config.feedback.stream_seconds)
-        self.rewards = RewardModel(**_reward_options(config))
+        self.rewards = RewardModel(**reward_options(config))
         self.entities = EntityCache(store, table)
         self.pending = PendingSearches(self._settle, config.feedback.close_after_s)
         self.clicks_since_fit = 0
@@ -175,10 +174,10 @@ class Engine:
                explain: bool = False) -> SearchResult:
         """The top `limit` entities for `text`, with the plan that retrieved them. Raises ValueError for an empty
         query or a limit below 1."""
-        _check_search(text, limit)
+        check_search(text, limit)
         context = context or Context.anonymous()
         self.pending.expire()
-        timer = _Timer()
+        timer = Timer()
         with self._lock:
             query = timer.run("understand", self.parser.parse, text)
             inputs, decision = timer.run("select", self._select_plan, query, context)
@@ -195,6 +194,12 @@ class Engine:
         self.pending.add(Pending(impression, inputs, query, at=context.timestamp))
         result.timings_ms.update(timer.timings)
         return result
+
+    def choose_plan(self, query: Query, context: Context) -> Decision:
+        """The plan the policy would choose for a parsed query now (sampled from its pmf, as a search does),
+        without searching, logging or learning: with `rank_plan`, an evaluation that must not teach the engine."""
+        with self._lock:
+            return self._select_plan(query, context)[1]
 
     def rank_plan(self, query: Query, context: Context, plan: Sequence[tuple[str, int]],
                   limit: int = 10) -> tuple[list[str], int]:
@@ -229,7 +234,7 @@ class Engine:
             ctr, impressions = memory.pair_stats(query, pool.entity_ids, context)
         batch = FeatureInput(query=query, context=context, pool=pool, entities=entities,
                              generators=tuple(self.generators), profile=self._profile(context), memory_ctr=ctr,
-                             memory_impressions=impressions, now=_now(context))
+                             memory_impressions=impressions, now=request_time(context))
         return self.feature_set.build(batch), entities
 
     def _record_traits(self, query: Query, pool: Pool, matrix: np.ndarray) -> None:
@@ -363,7 +368,7 @@ class Engine:
         only those logged at or after `since` when given, naive UTC), keep it when it trains, and (with save)
         save it with the rest of the state. Returns a summary."""
         data = RankingData.from_log(self.log, self.feature_set.names, since=since)
-        train, valid = _split_groups(data, valid_share)
+        train, valid = split_groups(data, valid_share)
         options = self.config.ranker
         ranker = LambdaMartRanker(n_estimators=options.n_estimators, learning_rate=options.learning_rate,
                                   num_leaves=options.num_leaves, min_data_in_leaf=options.min_data_in_leaf,
@@ -382,68 +387,3 @@ class Engine:
             self.fit_ranker(save=self.autosave)
         except ValueError as error:  # too little data yet: keep the current scorer
             logger.info("ranker retrain skipped: %s", error)
-
-
-class _Timer:
-    """Runs each stage and keeps its wall time in ms."""
-
-    def __init__(self) -> None:
-        self.timings: dict[str, float] = {}
-        self.start = time.perf_counter()
-
-    def run(self, stage: str, function, *args):
-        start = time.perf_counter()
-        value = function(*args)
-        self.timings[stage] = (time.perf_counter() - start) * 1000.0
-        return value
-
-    def total_ms(self) -> float:
-        self.timings["total"] = (time.perf_counter() - self.start) * 1000.0
-        return self.timings["total"]
-
-
-def _check_search(text: str, limit: int) -> None:
-    if not isinstance(text, str) or not text.strip():
-        raise ValueError(f"query text is empty ({text!r}); give at least one word")
-    if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
-        raise ValueError(f"limit must be >= 1, got {limit!r}")
-
-
-def _now(context: Context) -> datetime:
-    return utc_naive(context.timestamp) if context.timestamp is not None else utc_now()
-
-
-def policy_from_config(config: EngineConfig, arms: Sequence) -> Policy:
-    """The policy `[policy]` describes, over `arms`."""
-    options = config.policy
-    if options.kind == "vw":
-        return make_policy("vw", arms=arms, seed=options.seed, exploration=options.exploration,
-                           epsilon=options.epsilon, gamma_scale=options.gamma_scale, bag_size=options.bag_size,
-                           cover_size=options.cover_size, min_propensity=options.min_propensity,
-                           learning_rate=options.learning_rate)
-    if options.kind == "greedy":
-        return make_policy("greedy", arms=arms, seed=options.seed, learning_rate=options.learning_rate,
-                           min_propensity=options.min_propensity)
-    if options.kind == "fixed":
-        return make_policy("fixed", arms=arms, seed=options.seed, arm_name=options.fixed_arm)
-    if options.kind == "single":
-        return make_policy("single", arms=arms, seed=options.seed, generator=options.single_generator)
-    return make_policy("uniform", arms=arms, seed=options.seed)
-
-
-def _reward_options(config: EngineConfig) -> dict:
-    """`[feedback]` values for every RewardModel parameter (the section also holds close_after_s)."""
-    return {field.name: getattr(config.feedback, field.name) for field in fields(RewardModel)}
-
-
-def _split_groups(data: RankingData, valid_share: float) -> tuple[RankingData, RankingData | None]:
-    """The last `valid_share` of searches (in log order) for validation, when there are at least 10 searches."""
-    n_valid = int(data.n_groups * valid_share) if data.n_groups >= 10 else 0
-    if n_valid == 0:
-        return data, None
-    cut = int(data.group[:-n_valid].sum())
-
-    def part(rows: slice, group: np.ndarray) -> RankingData:
-        return RankingData(data.features[rows], data.labels[rows], group, data.positions[rows], data.feature_names)
-
-    return part(slice(None, cut), data.group[:-n_valid]), part(slice(cut, None), data.group[-n_valid:])
