@@ -206,3 +206,13 @@ def test_ope_check_estimates_a_fixed_plan_from_a_uniform_log():
         assert target[name]["relative_error"] < 0.1
     with pytest.raises(ValueError, match="no rows of policy 'greedy'"):
         logged_rows(rows, arms, "greedy")
+
+
+def test_recent_log_can_drop_the_bandit_inputs():
+    log = RecentFeedbackLog(10, keep_policy_input=False)
+    impression = _impression_for(log)
+    from dataclasses import replace
+
+    log.record_impression(replace(impression, policy_input={"shared": {}, "actions": [], "query_class": "topical"}))
+    assert log.get_impression("r1").policy_input == {}
+    assert log.get_impression("r1").items == impression.items

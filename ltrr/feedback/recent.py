@@ -5,7 +5,8 @@ needs a log (to settle rewards and to retrain its ranker) but not a durable one,
 item's feature row of every search would grow without bound. This log keeps the newest `max_searches`
 impressions with their clicks and forgets older ones (a click on a forgotten search raises
 UnknownRequestError, as for an id never logged). It validates like `FeedbackLog` and is not persistent:
-use `FeedbackLog` for anything that must survive the process.
+use `FeedbackLog` for anything that must survive the process. Memory: about 16 KB a search for the shown
+items' feature rows, plus ~100 KB for the bandit's inputs unless keep_policy_input is False.
 
     >>> log = RecentFeedbackLog(max_searches=2)
     >>> log.counts()["impressions"]
@@ -33,12 +34,16 @@ from .rows import check_impression
 class RecentFeedbackLog:
     """The newest `max_searches` impressions and their clicks (see the module docstring)."""
 
-    def __init__(self, max_searches: int = 20_000, *, stream_seconds: float = 30.0) -> None:
+    def __init__(self, max_searches: int = 20_000, *, stream_seconds: float = 30.0,
+                 keep_policy_input: bool = True) -> None:
         if not isinstance(max_searches, int) or max_searches < 1:
             raise ValueError(f"max_searches must be an int >= 1, got {max_searches!r}")
         if not (math.isfinite(stream_seconds) and stream_seconds > 0):
             raise ValueError(f"stream_seconds must be a positive number of seconds, got {stream_seconds!r}")
         self.max_searches = max_searches
+        # The bandit's features of 27 plans take ~100 KB a search; a replay that needs no off-policy replay of
+        # its logs drops them (the impression keeps everything else, which is what ranker training reads).
+        self.keep_policy_input = keep_policy_input
         self.stream_seconds = stream_seconds
         self._salt = secrets.token_bytes(32)
         self._impressions: OrderedDict[str, Impression] = OrderedDict()
@@ -59,6 +64,8 @@ class RecentFeedbackLog:
             if impression.request_id in self._impressions:
                 raise StoreError(f"request id {impression.request_id!r} is already in the feedback log; give each "
                                  "search a new id (ltrr.feedback.new_request_id())")
+            if not self.keep_policy_input and impression.policy_input:
+                impression = replace(impression, policy_input={})
             self._impressions[impression.request_id] = impression
             self._clicks[impression.request_id] = []
             while len(self._impressions) > self.max_searches:

@@ -149,7 +149,8 @@ class Replay:
         oracle = OraclePolicy() if name == "oracle" else None
         policy = oracle or self._policy(name, seed, best_arm)
         config = self.base.config
-        log = RecentFeedbackLog(self.spec.log_window, stream_seconds=config.feedback.stream_seconds)
+        log = RecentFeedbackLog(self.spec.log_window, stream_seconds=config.feedback.stream_seconds,
+                                keep_policy_input=False)
         engine = self.base.fork(policy=policy, log=log, generators=shared)
         engine.config = replace(config, ranker=replace(config.ranker, retrain_every=self.spec.retrain_every))
         return PolicyRun(name, engine, oracle)

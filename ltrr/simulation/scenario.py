@@ -13,7 +13,7 @@
     policies = ["oracle", "best_fixed", "static_union", "uniform", "greedy", "single_*", "vw_squarecb", "vw_epsilon"]
     best_fixed_pilot = 200          # sessions on which every fixed plan is tried to pick `best_fixed`
     reformulation_discount = 0.5    # a session's value: sum of its searches' rewards * discount ** attempt
-    log_window = 20000              # searches each policy's in-memory log keeps (ranker retraining reads it)
+    log_window = 5000               # searches each policy's in-memory log keeps (ranker retraining reads it)
     retrain_every = 0               # retrain each policy's ranker every N clicks (0: never)
 
     [world]               # ltrr.simulation.world.WorldConfig
@@ -51,7 +51,7 @@ class RunSpec:
     policies: tuple[str, ...] = DEFAULT_POLICIES
     best_fixed_pilot: int = 200
     reformulation_discount: float = 0.5
-    log_window: int = 20_000
+    log_window: int = 5_000
     retrain_every: int = 0
     limit: int = 10
     moving_average: int = 200
