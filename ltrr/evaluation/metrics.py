@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
+import numpy as np
+
 
 def _check_k(k: int) -> None:
     if not isinstance(k, int) or isinstance(k, bool) or k < 1:
@@ -54,6 +56,32 @@ def mrr(ranked: Sequence[str], relevant: Mapping[str, float] | set[str], k: int 
         if entity_id in wanted:
             return 1.0 / rank
     return 0.0
+
+
+def bootstrap_means(values: np.ndarray, n_resamples: int = 1000, seed: int | Sequence[int] = 0
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Column means of `values` (queries x systems) and their 95% percentile-bootstrap intervals.
+
+    Paired: each resample draws one set of queries (rows, with replacement) for every column, so intervals of
+    systems evaluated on the same queries vary together. `seed` seeds `np.random.default_rng` (an int or ints).
+    Returns (means, lows, highs); NaN for no rows.
+
+    >>> means, lows, highs = bootstrap_means(np.array([[1.0, 0.0], [1.0, 1.0]]), n_resamples=200, seed=0)
+    >>> means.tolist(), lows.tolist()[0], highs.tolist()[0]
+    ([1.0, 0.5], 1.0, 1.0)
+    """
+    if isinstance(n_resamples, bool) or not isinstance(n_resamples, int) or n_resamples < 1:
+        raise ValueError(f"n_resamples must be an integer >= 1, got {n_resamples!r}")
+    values = np.asarray(values, dtype=np.float64)
+    if values.ndim != 2:
+        raise ValueError(f"values must be a 2-D array (queries x systems), got shape {values.shape}")
+    if values.shape[0] == 0:
+        empty = np.full(values.shape[1], np.nan)
+        return empty, empty.copy(), empty.copy()
+    rows = np.random.default_rng(seed).integers(0, values.shape[0], size=(n_resamples, values.shape[0]))
+    resampled = values[rows].mean(axis=1)  # n_resamples x systems
+    lows, highs = np.percentile(resampled, [2.5, 97.5], axis=0)
+    return values.mean(axis=0), lows, highs
 
 
 def _positive(relevant: Mapping[str, float] | set[str]) -> set[str]:
