@@ -23,6 +23,13 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def current_rss_mb() -> float:
+    """Resident memory of this process now, in MiB (Linux /proc/self/statm)."""
+    with open("/proc/self/statm", encoding="ascii") as file:
+        pages = int(file.read().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
 def machine() -> dict[str, object]:
     """What a reader needs to compare numbers: cores, memory, Python, commit."""
     try:

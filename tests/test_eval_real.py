@@ -19,9 +19,20 @@ import pytest
 from ltrr.config import EngineConfig
 from ltrr.engine import Engine
 from ltrr.evaluation.metrics import bootstrap_means, mrr, ndcg_at, recall_at
-from ltrr.evaluation.real_eval import (CLASSES, SPEARFISH_METRICS, SYSTEMS, TOPICAL_METRICS, RealEvalOptions,
-                                       RealEvalReport, hold_out, learned_state, rank_all, rrf_fuse, warm_up,
-                                       world_snapshot)
+from ltrr.evaluation.real_eval import (
+    CLASSES,
+    SPEARFISH_METRICS,
+    SYSTEMS,
+    TOPICAL_METRICS,
+    RealEvalOptions,
+    RealEvalReport,
+    hold_out,
+    learned_state,
+    rank_all,
+    rrf_fuse,
+    warm_up,
+    world_snapshot,
+)
 from ltrr.evaluation.real_queries import GradedQuery, PlaylistSplit, split_train_test, topical_queries, train_popularity
 from ltrr.simulation.world import World, WorldConfig
 from ltrr.store import CatalogStore

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
+from ..bench import current_rss_mb
 from ..engine import Engine
 from ..progress import StageFactory, no_progress
 from .click_models import make_click_model
@@ -19,15 +20,6 @@ from .replay import Replay
 from .run import ensure_synthetic_catalog
 from .scenario import Scenario
 from .world import World, WorldConfig
-
-
-def current_rss_mb() -> float:
-    """Resident memory of this process now, in MiB (Linux /proc/self/statm)."""
-    import os
-
-    with open("/proc/self/statm", encoding="ascii") as file:
-        pages = int(file.read().split()[1])
-    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def bench_simulate(scenario: Scenario, *, n_sessions: int, policies: Sequence[str] = ("vw_squarecb",),

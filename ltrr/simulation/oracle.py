@@ -40,8 +40,7 @@ def arm_value(lists: Mapping[str, Sequence[Candidate]], arm: Arm, relevance: Map
 
 def best_arm(lists: Mapping[str, Sequence[Candidate]], arms: Sequence[Arm], relevance: Mapping[str, int]) -> int:
     """The index of the arm with the best grade in its pool, the smallest pool among those, the first on ties."""
-    values = [arm_value(lists, arm, relevance) for arm in arms]
-    return min(range(len(arms)), key=lambda i: (-values[i][0], values[i][1], i))
+    return shortlist_arms(lists, arms, relevance, 1)[0]
 
 
 def shortlist_arms(lists: Mapping[str, Sequence[Candidate]], arms: Sequence[Arm], relevance: Mapping[str, int],

@@ -28,14 +28,14 @@ from typing import Any
 import numpy as np
 
 from ..engine import Engine
+from ..engine_support import policy_from_config
 from ..evaluation.metrics import ndcg_at
 from ..feedback.recent import RecentFeedbackLog
-from ..policy import make_policy
 from ..policy.base import Policy
 from ..progress import StageFactory, no_progress
 from .oracle import OraclePolicy
 from .scenario import Scenario, expand_policies
-from .shared import SharedGenerator, share_generators
+from .shared import SharedGenerator, deepest_k, share_generators
 
 CLICK_STREAM = 7  # the third entry of a session's click-model seed
 REFORMULATION_RATE = 0.7
@@ -70,6 +70,18 @@ class ClassTally:
             self.retrieved_by[name] = self.retrieved_by.get(name, 0) + 1
         if len(retrieved_by) == 1:
             self.uniquely_by[retrieved_by[0]] = self.uniquely_by.get(retrieved_by[0], 0) + 1
+
+    @classmethod
+    def combined(cls, tallies: Sequence[ClassTally]) -> ClassTally:
+        """One tally of the searches of all of `tallies` (e.g. every intent kind)."""
+        total = cls()
+        for tally in tallies:
+            for name in ("searches", "clicked", "satisfied", "in_union", "ndcg", "candidates", "latency_ms", "reward"):
+                setattr(total, name, getattr(total, name) + getattr(tally, name))
+            for mine, theirs in ((total.retrieved_by, tally.retrieved_by), (total.uniquely_by, tally.uniquely_by)):
+                for key, count in theirs.items():
+                    mine[key] = mine.get(key, 0) + count
+        return total
 
     def means(self) -> dict[str, Any]:
         n = max(self.searches, 1)
@@ -117,6 +129,7 @@ class Replay:
         self.progress = progress
         self.on_session: Callable[[int], None] | None = None  # called after each main-run session (benchmarks)
         generators = tuple(base.config.retrieval.generators)
+        self.depth = deepest_k(base.arms)  # per generator, the deepest list the oracle inspects
         self.policy_names = expand_policies(self.spec.policies, generators, [arm.name for arm in base.arms])
 
     def run_seed(self, seed: int, n_sessions: int | None = None, *, keep_logs: bool = False) -> SeedResult:
@@ -132,7 +145,7 @@ class Replay:
         for index in range(n_sessions):
             session = self.world.session(seed, index)
             for run in runs.values():
-                self._session(run, session, shared, seed)
+                self._session(run, session, seed)
             _clear(shared)
             stage.update(1)
             if self.on_session is not None:
@@ -156,20 +169,20 @@ class Replay:
         return PolicyRun(name, engine, oracle)
 
     def _policy(self, name: str, seed: int, best_arm: str | None) -> Policy:
-        arms, options = self.base.arms, self.base.config.policy
-        vw = {"seed": seed, "min_propensity": options.min_propensity, "learning_rate": options.learning_rate}
+        """The named policy, built from the scenario's `[engine.policy]` like an engine's own (seeded per seed)."""
+        options = replace(self.base.config.policy, seed=seed)
         if name.startswith("vw_"):
-            return make_policy("vw", arms=arms, exploration=name[3:], epsilon=options.epsilon,
-                               gamma_scale=options.gamma_scale, bag_size=options.bag_size,
-                               cover_size=options.cover_size, **vw)
-        if name == "greedy":  # no exploration at all, not even the propensity floor
-            return make_policy("greedy", arms=arms, **{**vw, "min_propensity": 0.0})
-        if name == "uniform":
-            return make_policy("uniform", arms=arms, seed=seed)
-        if name.startswith("single_"):
-            return make_policy("single", arms=arms, generator=name[len("single_"):])
-        arm = {"static_union": "equal", "best_fixed": best_arm}.get(name) or name[len("fixed_"):]
-        return make_policy("fixed", arms=arms, arm_name=arm)
+            options = replace(options, kind="vw", exploration=name[len("vw_"):])
+        elif name == "greedy":  # no exploration at all, not even the propensity floor
+            options = replace(options, kind="greedy", min_propensity=0.0)
+        elif name == "uniform":
+            options = replace(options, kind="uniform")
+        elif name.startswith("single_"):
+            options = replace(options, kind="single", single_generator=name[len("single_"):])
+        else:
+            arm = {"static_union": "equal", "best_fixed": best_arm}.get(name) or name[len("fixed_"):]
+            options = replace(options, kind="fixed", fixed_arm=arm)
+        return policy_from_config(replace(self.base.config, policy=options), self.base.arms)
 
     def _pilot(self, seed: int, shared: Mapping[str, SharedGenerator], n_sessions: int) -> tuple[str, dict]:
         """Every arm as a fixed plan over the first sessions of this seed's stream; the best mean value wins."""
@@ -178,7 +191,7 @@ class Replay:
         for index in range(n_sessions):
             session = self.world.session(seed, index)
             for run in runs.values():
-                self._session(run, session, shared, seed, trace=False)
+                self._session(run, session, seed, trace=False)
             _clear(shared)
             stage.update(1)
         stage.close()
@@ -189,7 +202,7 @@ class Replay:
 
     # -- one session --------------------------------------------------------------------------------------------
 
-    def _session(self, run: PolicyRun, session, shared: Mapping[str, SharedGenerator], seed: int, *,
+    def _session(self, run: PolicyRun, session, seed: int, *,
                  trace: bool = True) -> None:
         engine, intent = run.engine, session.intent
         rng = np.random.default_rng([seed, session.index, CLICK_STREAM])
@@ -198,8 +211,9 @@ class Replay:
         for attempt, text in enumerate(session.queries):
             context = replace(session.context, timestamp=session.context.timestamp + timedelta(seconds=40 * attempt))
             if run.oracle is not None:
-                run.oracle.prepare(_deepest(engine, text, context, shared), intent.relevance,
-                                   self._expected_reward(engine, text, context, intent))
+                query = engine.parser.parse(text)
+                deepest = {name: engine.generators[name].generate(query, context, k) for name, k in self.depth.items()}
+                run.oracle.prepare(deepest, intent.relevance, self._expected_reward(engine, query, context, intent))
             result = engine.search(text, context, limit=self.spec.limit)
             retrieved_by, in_union = _attribution(engine, result, context, intent.relevance)
             grades = np.array([intent.grade(item.entity_id) for item in result.items], dtype=np.float64)
@@ -227,9 +241,8 @@ class Replay:
         run.values.append(value)
 
 
-    def _expected_reward(self, engine: Engine, text: str, context, intent) -> Callable:
+    def _expected_reward(self, engine: Engine, query, context, intent) -> Callable:
         """arm -> the reward the engine's list for that arm is expected to earn from this user (for the oracle)."""
-        query = engine.parser.parse(text)
         top = max(intent.max_grade(), 1)
         rewards = engine.rewards
 
@@ -253,15 +266,6 @@ def expected_reward(click_probabilities: np.ndarray, rewards, n_candidates: int)
     values = np.array([rewards.value(position=k, dwell_s=None) for k in range(len(p))])
     none = float(np.prod(1.0 - p))
     return float(first @ values + none * rewards.no_click - rewards.cost(n_candidates, 0.0))
-
-
-def _deepest(engine: Engine, text: str, context, shared: Mapping[str, SharedGenerator]) -> dict[str, list]:
-    """Every generator's deepest list for the query, as the oracle inspects them (the fork's own memory)."""
-    query = engine.parser.parse(text)
-    depth = {name: max((k for arm in engine.arms for g, k in arm.plan if g == name), default=0)
-             for name in engine.generators}
-    return {name: engine.generators[name].generate(query, context, depth[name])
-            for name in engine.generators if depth[name] > 0}
 
 
 def _attribution(engine: Engine, result, context, relevance: Mapping[str, int]) -> tuple[list[str], bool]:

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from .replay import SeedResult
+from .replay import ClassTally, SeedResult
 
 METRICS = ("ctr", "satisfied", "recall_ceiling", "ndcg10", "candidates_scored", "latency_ms", "reward")
 
@@ -70,9 +70,7 @@ def summarize(results: Sequence[SeedResult], n_searches: int) -> dict[str, Any]:
 
 def _seed_metrics(run) -> dict[str, dict[str, Any]]:
     out = {kind: tally.means() for kind, tally in run.tallies.items()}
-    total = sum(t.searches for t in run.tallies.values())
-    out["all"] = {metric: (sum(t.means()[metric] * t.searches for t in run.tallies.values()) / total if total else 0.0)
-                  for metric in METRICS}
+    out["all"] = ClassTally.combined(list(run.tallies.values())).means()
     return out
 
 

@@ -29,7 +29,6 @@ class SharedGenerator:
         self._lists: dict[tuple, list[Candidate]] = {}
         self._previews: dict[tuple, Preview] = {}
         self._depths: dict[tuple, int] = {}  # the k each cached list was computed at
-        self.calls = 0  # generate calls the inner generator served (for the replay's accounting)
 
     def generate(self, query: Query, context: Context, k: int) -> list[Candidate]:
         key = (query.text, context)
@@ -39,12 +38,7 @@ class SharedGenerator:
             cached = self.inner.generate(query, context, depth)
             self._lists[key] = cached
             self._depths[key] = depth
-            self.calls += 1
         return cached[:k]
-
-    def deepest(self, query: Query, context: Context) -> list[Candidate]:
-        """The list at `max_k` (computed if nobody asked yet): what an oracle inspects."""
-        return self.generate(query, context, self.max_k)
 
     def preview(self, query: Query, context: Context) -> Preview:
         key = (query.text, context)
