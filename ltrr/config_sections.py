@@ -225,8 +225,10 @@ class RankerConfig:
 
 @dataclass(frozen=True)
 class FeedbackConfig:
-    """The reward a plan earns (formula in ltrr/feedback/rewards.py and the README) and when a search without a
-    click is closed with the no-click reward (`close_after_s`; `engine.close(request_id)` closes at once)."""
+    """The reward a plan earns (formula in ltrr/feedback/rewards.py and the README), when a search without a
+    click is closed with the no-click reward (`close_after_s`; `engine.close(request_id)` closes at once), and
+    how long a logged search may wait to be written in a batch (`write_behind_s`, 0: at once; see
+    ltrr/feedback/log.py)."""
 
     section: ClassVar[str] = "feedback"
     click_value: float = 1.0
@@ -237,6 +239,7 @@ class FeedbackConfig:
     cost_per_ms: float = 0.0
     no_click: float = 0.0
     close_after_s: float = 300.0
+    write_behind_s: float = 0.25
 
     def __post_init__(self) -> None:
         check_types(self)
@@ -246,3 +249,4 @@ class FeedbackConfig:
             between(self, name, 0.0, 0.01)
         between(self, "stream_seconds", 0.0, 86400.0)
         between(self, "close_after_s", 0.0, 86400.0 * 7)
+        between(self, "write_behind_s", 0.0, 60.0)

@@ -28,7 +28,15 @@ from .engine_feedback import Pending, PendingSearches
 from .engine_index import make_encoder, open_index
 from .engine_result import build_result, impression_of, ranked_rows
 from .engine_state import default_index_dir, load_state, save_state
-from .engine_support import Timer, check_search, policy_from_config, request_time, reward_options, split_groups
+from .engine_support import (
+    PreviewCache,
+    Timer,
+    check_search,
+    policy_from_config,
+    request_time,
+    reward_options,
+    split_groups,
+)
 from .errors import UnknownEntityError
 from .features import FeatureInput, default_feature_set
 from .feedback import Click, FeedbackLog, RewardModel, new_request_id
@@ -45,6 +53,7 @@ from .types import Candidate, Context, Decision, Query, UserProfile
 logger = logging.getLogger(__name__)
 
 PREVIEWED = ("bm25", "structured", "memory", "exploration")  # dense's preview would cost a query encoding
+CACHED_PREVIEWS = ("bm25", "structured")  # previews that depend on the query and the index only
 
 
 class Engine:
@@ -60,12 +69,14 @@ class Engine:
                                               progress=progress)
         self.parser = built.parser
         self.generators = built.generators
+        self.previews = PreviewCache(CACHED_PREVIEWS)
         self.arms = arm_catalogue(config.retrieval.generators, config.policy.budget)
         self.policy = policy_from_config(config, self.arms)
         self.stats = GeneratorStats()
         self.feature_set = default_feature_set(config.retrieval.generators)
         self.scorer: DefaultScorer | LambdaMartRanker = DefaultScorer()
-        self.log = FeedbackLog.from_engine(store.engine, stream_seconds=config.feedback.stream_seconds)
+        self.log = FeedbackLog.from_engine(store.engine, stream_seconds=config.feedback.stream_seconds,
+                                           write_behind_s=config.feedback.write_behind_s)
         self.rewards = RewardModel(**reward_options(config))
         self.entities = EntityCache(store, table)
         self.pending = PendingSearches(self._settle, config.feedback.close_after_s)
@@ -141,6 +152,7 @@ class Engine:
             self.pending.drain()
         if keep_memory:
             self._save_memory()
+        self.log.flush()
         self.store.close()
 
     def fork(self, *, policy: Policy | None = None, log: FeedbackLog | None = None,
@@ -215,8 +227,8 @@ class Engine:
         return [pool.items[row].entity_id for row in ranked_rows(scores, limit).tolist()], len(pool)
 
     def _select_plan(self, query: Query, context: Context) -> tuple[PolicyInput, Decision]:
-        previews = {name: generator.preview(query, context) for name, generator in self.generators.items()
-                    if name in PREVIEWED}
+        previews = {name: self.previews.preview(name, generator, query, context)
+                    for name, generator in self.generators.items() if name in PREVIEWED}
         memory = self.generators.get("memory")
         seen = bool(memory is not None and query.tokens and memory.query_seen(query))
         inputs = policy_input(query, context, self.arms, previews, taste=self._taste(context), memory_seen=seen,

@@ -3,8 +3,10 @@ settings read from the config, and the ranker's train/validation split."""
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Sequence
+from collections import OrderedDict
+from collections.abc import Collection, Sequence
 from dataclasses import fields
 from datetime import datetime
 
@@ -15,7 +17,8 @@ from .feedback import RewardModel
 from .feedback.records import utc_naive, utc_now
 from .policy import Policy, make_policy
 from .ranking import RankingData
-from .types import Context
+from .retrieval.base import CandidateGenerator
+from .types import Context, Preview, Query
 
 
 class Timer:
@@ -34,6 +37,35 @@ class Timer:
     def total_ms(self) -> float:
         self.timings["total"] = (time.perf_counter() - self.start) * 1000.0
         return self.timings["total"]
+
+
+class PreviewCache:
+    """The latest `maxsize` previews of the generators in `names`, by parsed query: for generators whose preview
+    depends on the query and their built index only (BM25, structured), never on the context or on what is
+    learned. An engine's indexes do not change while it is open, so entries never go stale; a repeated (head)
+    query skips their index scans. Thread-safe (an engine's forks share it)."""
+
+    def __init__(self, names: Collection[str], maxsize: int = 8192) -> None:
+        self.names = frozenset(names)
+        self.maxsize = maxsize
+        self._entries: OrderedDict[tuple[str, Query], Preview] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def preview(self, name: str, generator: CandidateGenerator, query: Query, context: Context) -> Preview:
+        if name not in self.names:
+            return generator.preview(query, context)
+        key = (name, query)
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+                return found
+        found = generator.preview(query, context)
+        with self._lock:
+            self._entries[key] = found
+            if len(self._entries) > self.maxsize:
+                self._entries.popitem(last=False)
+        return found
 
 
 def check_search(text: str, limit: int) -> None:

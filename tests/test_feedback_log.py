@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 import threading
+import time
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -30,11 +34,19 @@ def make_impression(log: FeedbackLog, request_id: str, created_at: datetime = T0
                       items, n_candidates=180, latency_ms=12.5)
 
 
-@pytest.fixture
-def log(db_url: str):
-    feedback = FeedbackLog.open(db_url)
+@pytest.fixture(params=[0.0, 30.0], ids=["write-through", "write-behind"])
+def log(db_url: str, request):
+    """Every log test runs writing at once and with a write-behind queue that only reads, clicks, a full queue
+    or flush() empty (the 30 s timer never fires within a test)."""
+    feedback = FeedbackLog.open(db_url, write_behind_s=request.param)
     yield feedback
     feedback.dispose()
+
+
+def stored_rows(log: FeedbackLog) -> list[tuple[str, object]]:
+    """(request_id, reward) of the impressions rows in the database, read around the log (no flush)."""
+    with log.engine.connect() as conn:
+        return sorted(conn.execute(select(impressions.c.request_id, impressions.c.reward)).all())
 
 
 def test_impression_round_trips(log: FeedbackLog):
@@ -173,3 +185,73 @@ def test_concurrent_searches_and_clicks_lose_nothing(log: FeedbackLog):
 def test_stream_seconds_is_checked(sqlite_url: str):
     with pytest.raises(ValueError, match="stream_seconds must be a positive number of seconds, got 0"):
         FeedbackLog.open(sqlite_url, stream_seconds=0)
+
+
+def test_write_behind_queues_until_a_read_or_flush(sqlite_url: str):
+    log = FeedbackLog.open(sqlite_url, write_behind_s=30.0)
+    log.record_impression(make_impression(log, "r1"))
+    log.record_impression(make_impression(log, "r2"))
+    assert stored_rows(log) == []
+    assert log.close("r1", reward=0.5) is True and log.close("r1", reward=0.9) is False  # settled in the queue
+    assert stored_rows(log) == []
+    assert log.flush() == 2 and log.flush() == 0
+    assert stored_rows(log) == [("r1", 0.5), ("r2", None)]
+    assert log.get_impression("r1").request_id == "r1" and log.counts()["closed"] == 1
+    log.record_impression(make_impression(log, "r3"))
+    assert log.record_click(Click("r3", "t:track:1")) is True  # a click writes the queue first
+    assert [row[0] for row in stored_rows(log)] == ["r1", "r2", "r3"]
+    log.dispose()
+
+
+def test_write_behind_timer_and_full_queue_write_batches(sqlite_url: str):
+    timed = FeedbackLog.open(sqlite_url, write_behind_s=0.05)
+    timed.record_impression(make_impression(timed, "t1"))
+    deadline = time.monotonic() + 10.0
+    while not stored_rows(timed) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert stored_rows(timed) == [("t1", None)]
+    full = FeedbackLog.open(sqlite_url, write_behind_s=30.0, max_buffered=3)
+    for i in range(5):
+        full.record_impression(make_impression(full, f"f{i}"))
+    assert [row[0] for row in stored_rows(full)] == ["f0", "f1", "f2", "t1"]  # the third filled the queue
+    full.dispose()  # writes the rest
+    assert [row[0] for row in stored_rows(timed)] == ["f0", "f1", "f2", "f3", "f4", "t1"]
+    timed.dispose()
+
+
+def test_write_behind_skips_a_request_id_already_stored_and_keeps_the_batch(sqlite_url: str, caplog):
+    direct = FeedbackLog.open(sqlite_url)
+    direct.record_impression(make_impression(direct, "r1"))
+    direct.close("r1", reward=1.0)
+    queued = FeedbackLog.open(sqlite_url, write_behind_s=30.0)
+    queued.record_impression(make_impression(queued, "r1"))
+    queued.record_impression(make_impression(queued, "r2"))
+    with caplog.at_level("ERROR", logger="ltrr.feedback.log"):
+        assert queued.flush() == 2
+    assert stored_rows(queued) == [("r1", 1.0), ("r2", None)]  # the stored r1 is untouched
+    assert "search 'r1' was not logged" in caplog.text and "already in the feedback log" in caplog.text
+    direct.dispose()
+    queued.dispose()
+
+
+def test_write_behind_queue_is_written_at_interpreter_exit(sqlite_url: str):
+    code = (f"from tests.test_feedback_log import make_impression\n"
+            f"from ltrr.feedback import FeedbackLog\n"
+            f"log = FeedbackLog.open({sqlite_url!r}, write_behind_s=30.0)\n"
+            f"log.record_impression(make_impression(log, 'exit-1'))\n")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parent.parent, timeout=120)
+    log = FeedbackLog.open(sqlite_url)
+    assert stored_rows(log) == [("exit-1", None)]
+    log.dispose()
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"write_behind_s": -1.0}, "write_behind_s must be between 0 and 60 seconds, got -1.0"),
+    ({"write_behind_s": math.inf}, "write_behind_s must be between 0 and 60 seconds, got inf"),
+    ({"max_buffered": 0}, "max_buffered must be an integer >= 1, got 0"),
+])
+def test_write_behind_options_are_checked(sqlite_url: str, options: dict, message: str):
+    log = FeedbackLog.open(sqlite_url)
+    with pytest.raises(ValueError, match=message):
+        FeedbackLog(log.engine, b"salt", **options)
+    log.dispose()

@@ -13,7 +13,16 @@
     >>> log.counts()["clicks"]
     1
 
-Every write is one transaction. Concurrency: PostgreSQL needs nothing more. On SQLite (WAL, one writer at
+Every write is one transaction. Write-behind (`write_behind_s` > 0, the engine's default): `record_impression`
+only queues the rows, and the queue is written in one transaction `write_behind_s` after its first entry (by
+a timer thread), when it holds `max_buffered` searches, before any read or click of this log, on `flush()`,
+`dispose()` and at interpreter exit. `close` of a queued search updates its queued row. A search is therefore
+off the database's critical path; a process that dies loses at most the last `write_behind_s` of unclicked
+searches, and the store stays consistent (each batch is one transaction). A request id that is already in the
+store is caught only when its batch is written: that row is skipped and logged as an error (ids from
+`new_request_id` never collide). With `write_behind_s` = 0 every call writes before it returns.
+
+Concurrency: PostgreSQL needs nothing more. On SQLite (WAL, one writer at
 a time) the writes of one `FeedbackLog` take a process-local lock, so threads queue in Python rather than
 spin on the database lock; other processes wait through SQLite's busy timeout (30 s, set by
 `ltrr.store.db`), and a write that still finds the database locked is retried with backoff. An in-memory
@@ -22,6 +31,7 @@ SQLite database is one shared connection, so its reads take the lock too.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import hmac
 import logging
@@ -29,7 +39,8 @@ import math
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterator
+import weakref
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import datetime
 from pathlib import Path
@@ -57,6 +68,7 @@ from .rows import check_impression, impression_row, item_rows
 logger = logging.getLogger(__name__)
 SALT_KEY = "feedback.user_salt"
 LOCKED_RETRIES = 6
+DEFAULT_MAX_BUFFERED = 256
 T = TypeVar("T")
 
 
@@ -67,12 +79,28 @@ class FeedbackLog:
         engine: an engine whose database holds the feedback tables (`open`/`from_engine` create them).
         user_salt: the HMAC key of `pseudonymize`; `open`/`from_engine` keep one per store in `ltrr_meta`.
         stream_seconds: a click with dwell_s >= this many seconds is stored as a stream.
+        write_behind_s: queue searches and write them in batches this many seconds later (0: write at once).
+        max_buffered: a queue of this many searches is written at once.
     """
 
-    def __init__(self, engine: Engine, user_salt: bytes, *, stream_seconds: float = 30.0) -> None:
+    def __init__(self, engine: Engine, user_salt: bytes, *, stream_seconds: float = 30.0,
+                 write_behind_s: float = 0.0, max_buffered: int = DEFAULT_MAX_BUFFERED) -> None:
         if not (math.isfinite(stream_seconds) and stream_seconds > 0):
             raise ValueError(f"stream_seconds must be a positive number of seconds, got {stream_seconds!r}; "
                              "use e.g. 30.0")
+        if not (math.isfinite(write_behind_s) and 0.0 <= write_behind_s <= 60.0):
+            raise ValueError(f"write_behind_s must be between 0 and 60 seconds, got {write_behind_s!r}; use 0 to "
+                             "write every search at once or e.g. 0.25")
+        if isinstance(max_buffered, bool) or not isinstance(max_buffered, int) or max_buffered < 1:
+            raise ValueError(f"max_buffered must be an integer >= 1, got {max_buffered!r}")
+        self.write_behind_s = write_behind_s
+        self.max_buffered = max_buffered
+        self._queue: dict[str, _Queued] = {}
+        self._queue_lock = threading.Lock()
+        self._flush_lock = threading.Lock()
+        self._timer: threading.Timer | None = None
+        if write_behind_s > 0:
+            atexit.register(_flush_at_exit, weakref.ref(self))
         self.engine = engine
         self.stream_seconds = stream_seconds
         self._salt = user_salt
@@ -84,20 +112,25 @@ class FeedbackLog:
         self._read_lock: AbstractContextManager[Any] = lock if in_memory else nullcontext()
 
     @classmethod
-    def open(cls, db: str | Path, *, stream_seconds: float = 30.0) -> FeedbackLog:
+    def open(cls, db: str | Path, *, stream_seconds: float = 30.0, write_behind_s: float = 0.0,
+             max_buffered: int = DEFAULT_MAX_BUFFERED) -> FeedbackLog:
         """Open (and create if needed) the log in the store at a file path or SQLAlchemy URL."""
-        log = cls.from_engine(open_engine(db), stream_seconds=stream_seconds)
+        log = cls.from_engine(open_engine(db), stream_seconds=stream_seconds, write_behind_s=write_behind_s,
+                              max_buffered=max_buffered)
         log._owns_engine = True
         return log
 
     @classmethod
-    def from_engine(cls, engine: Engine, *, stream_seconds: float = 30.0) -> FeedbackLog:
+    def from_engine(cls, engine: Engine, *, stream_seconds: float = 30.0, write_behind_s: float = 0.0,
+                    max_buffered: int = DEFAULT_MAX_BUFFERED) -> FeedbackLog:
         """The log in an open store's database (e.g. `CatalogStore.engine`); creates its tables if missing."""
         Base.metadata.create_all(engine, tables=list(FEEDBACK_TABLES))
-        return cls(engine, _store_salt(engine), stream_seconds=stream_seconds)
+        return cls(engine, _store_salt(engine), stream_seconds=stream_seconds, write_behind_s=write_behind_s,
+                   max_buffered=max_buffered)
 
     def dispose(self) -> None:
-        """Release the database connections, when `open` created the engine."""
+        """Write what is queued, and release the database connections when `open` created the engine."""
+        self.flush()
         if self._owns_engine:
             self.engine.dispose()
 
@@ -111,26 +144,70 @@ class FeedbackLog:
         return hmac.new(self._salt, user_id.encode("utf-8"), hashlib.sha256).hexdigest()
 
     def record_impression(self, impression: Impression) -> None:
-        """Write a served search and its shown items in one transaction.
+        """Write a served search and its shown items in one transaction (or queue them: write-behind).
 
-        Raises StoreError when the request id is already logged, ValueError when `user_key` is not a
+        Raises StoreError when the request id is already logged (with write-behind: already queued; one
+        already in the store is caught when the batch is written), ValueError when `user_key` is not a
         pseudonym or an item's features do not align with `feature_names`.
         """
         check_impression(impression)
+        if self.write_behind_s > 0:
+            self._enqueue(impression)  # its rows are built when the batch is written, off the search's path
+            return
         row, items = impression_row(impression), item_rows(impression)
 
-        def work(conn: Connection) -> None:
-            conn.execute(impressions.insert(), row)
-            if items:
-                conn.execute(impression_items.insert(), items)
-
         try:
-            self._write(work)
+            self._write(lambda conn: _insert(conn, row, items))
         except IntegrityError as exc:
             if self._exists(impression.request_id):
-                raise StoreError(f"request id {impression.request_id!r} is already in the feedback log; give each "
-                                 "search a new id (ltrr.feedback.new_request_id())") from exc
+                raise _duplicate(impression.request_id) from exc
             raise
+
+    def flush(self) -> int:
+        """Write every queued search now, in one transaction; returns how many. Waits for a batch being
+        written by another thread, so that after `flush` the store holds every search recorded before it."""
+        with self._flush_lock:
+            with self._queue_lock:
+                batch, self._queue = self._queue, {}
+                timer, self._timer = self._timer, None
+            if timer is not None:
+                timer.cancel()
+            if batch:
+                self._write_batch(batch)
+            return len(batch)
+
+    def _enqueue(self, impression: Impression) -> None:
+        with self._queue_lock:
+            if impression.request_id in self._queue:
+                raise _duplicate(impression.request_id)
+            self._queue[impression.request_id] = _Queued(impression)
+            full = len(self._queue) >= self.max_buffered
+            if not full and self._timer is None:
+                self._timer = threading.Timer(self.write_behind_s, self._flush_quietly)
+                self._timer.daemon = True
+                self._timer.start()
+        if full:
+            self.flush()
+
+    def _flush_quietly(self) -> None:
+        """The timer's flush: an error is logged (the timer thread has no caller to raise to)."""
+        try:
+            self.flush()
+        except Exception:  # noqa: BLE001 - a background thread must not die silently
+            logger.exception("writing queued searches to the feedback log failed")
+
+    def _write_batch(self, batch: Mapping[str, _Queued]) -> None:
+        built = {request_id: queued.rows() for request_id, queued in batch.items()}
+        rows = [row for row, _ in built.values()]
+        items = [item for _, shown in built.values() for item in shown]
+        try:
+            self._write(lambda conn: _insert(conn, rows, items))
+        except IntegrityError:  # a request id already stored: write the others one by one, skip it
+            for request_id, (row, shown) in built.items():
+                try:
+                    self._write(lambda conn, row=row, shown=shown: _insert(conn, row, shown))
+                except IntegrityError:
+                    logger.error("search %r was not logged: %s", request_id, _duplicate(request_id))
 
     def record_click(self, click: Click) -> bool:
         """Record a click on a shown entity; False when this (request, entity) click was already recorded.
@@ -142,6 +219,7 @@ class FeedbackLog:
         """
         if click.dwell_s is not None and not (math.isfinite(click.dwell_s) and click.dwell_s >= 0):
             raise ValueError(f"dwell_s must be >= 0 seconds or None, got {click.dwell_s!r}")
+        self.flush()
 
         def work(conn: Connection) -> bool:
             position = self._shown_position(conn, click)
@@ -156,6 +234,14 @@ class FeedbackLog:
         """Mark a request settled (its reward handed to the policy), storing `reward`; False if already closed."""
         if reward is not None and not math.isfinite(reward):
             raise ValueError(f"reward must be a finite number or None, got {reward!r}")
+        with self._queue_lock:
+            queued = self._queue.get(request_id)
+            if queued is not None:
+                if queued.closed_at is not None:
+                    return False
+                queued.closed_at, queued.reward = utc_naive(utc_now()), reward
+                return True
+        self.flush()
 
         def work(conn: Connection) -> bool:
             query = (update(impressions)
@@ -250,6 +336,7 @@ class FeedbackLog:
 
     @contextmanager
     def _reading(self) -> Iterator[Connection]:
+        self.flush()
         with self._read_lock, self.engine.connect() as conn:
             yield conn
 
@@ -276,6 +363,43 @@ def _store_salt(engine: Engine) -> bytes:
         insert_once(conn, meta, {"key": SALT_KEY, "value": secrets.token_hex(32)})
         value = conn.execute(select(meta.c.value).where(meta.c.key == SALT_KEY)).scalar_one()
     return bytes.fromhex(value)
+
+
+class _Queued:
+    """A search waiting to be written, and its settlement when `close` came first."""
+
+    __slots__ = ("impression", "closed_at", "reward")
+
+    def __init__(self, impression: Impression) -> None:
+        self.impression = impression
+        self.closed_at: datetime | None = None
+        self.reward: float | None = None
+
+    def rows(self) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        row = impression_row(self.impression)
+        row.update(closed_at=self.closed_at, reward=self.reward)
+        return row, item_rows(self.impression)
+
+
+def _insert(conn: Connection, rows: dict[str, Any] | list[dict[str, Any]], items: list[dict[str, Any]]) -> None:
+    """Impression row(s) and their item rows (a list of rows is one executemany)."""
+    conn.execute(impressions.insert(), rows)
+    if items:
+        conn.execute(impression_items.insert(), items)
+
+
+def _duplicate(request_id: str) -> StoreError:
+    return StoreError(f"request id {request_id!r} is already in the feedback log; give each search a new id "
+                      "(ltrr.feedback.new_request_id())")
+
+
+def _flush_at_exit(ref: weakref.ReferenceType[FeedbackLog]) -> None:
+    log = ref()
+    if log is not None:
+        try:
+            log.flush()
+        except Exception:  # noqa: BLE001 - at exit there is nobody to raise to
+            logger.exception("writing queued searches to the feedback log at exit failed")
 
 
 def _is_locked(exc: OperationalError) -> bool:

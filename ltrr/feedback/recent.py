@@ -141,6 +141,10 @@ class RecentFeedbackLog:
                     "items": sum(len(i.items) for i in self._impressions.values()), "clicks": len(every_click),
                     "streams": sum(click.is_stream(self.stream_seconds) for click in every_click)}
 
+    def flush(self) -> int:
+        """Nothing is queued in memory: 0 (for the interface of `FeedbackLog.flush`)."""
+        return 0
+
     def dispose(self) -> None:
         """Forget everything (nothing to release otherwise)."""
         with self._lock:

@@ -20,10 +20,14 @@ USER_KEY = re.compile(r"[0-9a-f]{64}")
 def json_safe(value: Any) -> Any:
     """A copy of `value` (nested dicts, lists, tuples, scalars) with non-finite floats replaced by None."""
     if isinstance(value, float):
-        return value if math.isfinite(value) else None
+        return value if value - value == 0.0 else None  # x - x is 0.0 only for a finite x
     if isinstance(value, Mapping):
+        if all(type(item) is float for item in value.values()):  # a feature namespace: the common case, flat
+            return {str(key): item if item - item == 0.0 else None for key, item in value.items()}
         return {str(key): json_safe(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
+        if all(type(item) is float for item in value):
+            return [item if item - item == 0.0 else None for item in value]
         return [json_safe(item) for item in value]
     if hasattr(value, "tolist"):  # numpy scalar or array
         return json_safe(value.tolist())

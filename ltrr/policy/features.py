@@ -93,7 +93,9 @@ def policy_input(query: Query, context: Context, arms: Sequence[Arm], previews: 
     shared = {QUERY_NAMESPACE: query_features(query), USER_NAMESPACE: user_features(context, taste, memory_seen)}
     generators = {name for arm in arms for name, _ in arm.plan}
     per_generator = {name: preview_features(name, previews[name]) for name in generators if name in previews}
-    actions = tuple(arm_features(arm, per_generator, query.query_class, stats) for arm in arms)
+    rewards = ({name: generator_reward_features(name, query.query_class, stats) for name in generators}
+               if stats is not None else None)
+    actions = tuple(arm_features(arm, per_generator, query.query_class, stats, rewards) for arm in arms)
     return PolicyInput(shared, actions, query.query_class)
 
 
@@ -127,23 +129,39 @@ def preview_features(generator: str, preview: Preview) -> dict[str, float]:
 
 
 def arm_features(arm: Arm, previews: Mapping[str, dict[str, float]], query_class: str,
-                 stats: GeneratorStats | None) -> Namespaces:
-    """Namespaces "A", "P" and "R" of one arm."""
-    budget = arm.budget
-    plan = {f"arm_{vw_name(arm.name)}": 1.0, "log_budget": math.log1p(budget), "n_generators": float(len(arm.plan))}
+                 stats: GeneratorStats | None, rewards: Mapping[str, dict[str, float]] | None = None) -> Namespaces:
+    """Namespaces "A", "P" and "R" of one arm. `rewards`: `generator_reward_features` of each generator, when
+    the caller computed them once for every arm (else they are read from `stats`)."""
     preview: dict[str, float] = {}
     reward: dict[str, float] = {}
     if stats is not None:
         reward["arm_reward"] = stats.arm_mean(query_class, arm.name)
+    for generator, _ in arm.plan:
+        preview.update(previews.get(generator, {}))
+        if stats is not None:
+            reward.update(rewards[generator] if rewards is not None and generator in rewards
+                          else generator_reward_features(generator, query_class, stats))
+    return {PLAN_NAMESPACE: plan_features(arm), PREVIEW_NAMESPACE: preview, REWARD_NAMESPACE: reward}
+
+
+@lru_cache(maxsize=1024)  # the same few dozen arms in every search; callers treat the dict as read-only
+def plan_features(arm: Arm) -> dict[str, float]:
+    """Namespace "A" of one arm: its name, budget, size and per-generator share and log k."""
+    budget = arm.budget
+    plan = {f"arm_{vw_name(arm.name)}": 1.0, "log_budget": math.log1p(budget), "n_generators": float(len(arm.plan))}
     for generator, k in arm.plan:
         name = vw_name(generator)
         plan.update({name: 1.0, f"{name}_share": k / budget, f"{name}_logk": math.log1p(k)})
-        preview.update(previews.get(generator, {}))
-        if stats is not None:
-            reward[f"{name}_reward"] = stats.mean(query_class, generator)
-            for trait in TRAITS:
-                reward[f"{name}_{trait}"] = stats.trait(query_class, generator, trait)
-    return {PLAN_NAMESPACE: plan, PREVIEW_NAMESPACE: preview, REWARD_NAMESPACE: reward}
+    return plan
+
+
+def generator_reward_features(generator: str, query_class: str, stats: GeneratorStats) -> dict[str, float]:
+    """Namespace "R" entries of one generator: its running mean reward and trait shares for the query class."""
+    name = vw_name(generator)
+    features = {f"{name}_reward": stats.mean(query_class, generator)}
+    for trait in TRAITS:
+        features[f"{name}_{trait}"] = stats.trait(query_class, generator, trait)
+    return features
 
 
 @lru_cache(maxsize=4096)  # called for every arm and generator of every search, on a small set of strings

@@ -73,6 +73,9 @@ uniform for thousands of searches; at 1000 exploration concentrates on plausible
 MODEL_FILE = "model.vw"
 _NEEDS_SANITIZING = re.compile(r"[\s|:]")
 _NAMESPACE = re.compile(r"[A-Za-z]\w*")
+_CHECKED_NAMESPACES: set[str] = set()
+_SAFE_NAMES: dict[str, str] = {}
+_MAX_SAFE_NAMES = 100_000
 
 
 class VWPolicy:
@@ -189,33 +192,46 @@ class VWPolicy:
 
 
 def example_lines(inputs: PolicyInput, label: tuple[int, float, float] | None = None) -> list[str]:
-    """One multiline ADF example: the shared line, then one line per arm; `label` = (arm index, cost, probability)."""
-    lines = ["shared " + namespaces_text(inputs.shared)]
-    for index, action in enumerate(inputs.actions):
-        text = namespaces_text(action)
-        if label is not None and index == label[0]:
-            text = f"0:{label[1]!r}:{label[2]!r} {text}"
-        lines.append(text)
-    return lines
+    """One multiline ADF example: the shared line, then one line per arm; `label` = (arm index, cost, probability).
+
+    The unlabeled lines are rendered once per input and kept on it (an input is read-only once built), so the
+    update after a select reuses the select's text and only the chosen arm's line gets its label."""
+    lines = inputs.__dict__.get("_vw_lines")
+    if lines is None:
+        lines = ["shared " + namespaces_text(inputs.shared)] + [namespaces_text(action) for action in inputs.actions]
+        object.__setattr__(inputs, "_vw_lines", lines)  # a cache, not a field: equality and to_json ignore it
+    if label is None:
+        return list(lines)
+    labelled = list(lines)
+    labelled[label[0] + 1] = f"0:{label[1]!r}:{label[2]!r} {lines[label[0] + 1]}"
+    return labelled
 
 
 def namespaces_text(namespaces: Mapping[str, Mapping[str, float]]) -> str:
     """`|S name:value ...` groups; zero and non-finite values are left out (VW ignores zeros, cannot parse NaN)."""
     groups = []
     for namespace, features in namespaces.items():
-        if not _NAMESPACE.fullmatch(namespace):
-            raise ValueError(f"VW namespace names must start with a letter and hold only letters, digits or _, "
-                             f"got {namespace!r}; build the inputs with policy_input()")
-        pairs = [f"{_safe(name)}:{value:.9g}" for name, value in features.items()
-                 if value != 0.0 and math.isfinite(value)]
-        groups.append(" ".join([f"|{namespace}", *pairs]))
+        if namespace not in _CHECKED_NAMESPACES:
+            if not _NAMESPACE.fullmatch(namespace):
+                raise ValueError(f"VW namespace names must start with a letter and hold only letters, digits or _, "
+                                 f"got {namespace!r}; build the inputs with policy_input()")
+            _CHECKED_NAMESPACES.add(namespace)
+        parts = [f"|{namespace}"]
+        for name, value in features.items():
+            if value != 0.0 and value - value == 0.0:  # x - x is 0.0 for a finite x, NaN for inf or NaN
+                parts.append(f"{_SAFE_NAMES.get(name) or _safe(name)}:{value:.9g}")
+        groups.append(" ".join(parts))
     # An action line with nothing on it would read as the end of the multiline example.
     return " ".join(groups) or "|A"
 
 
 def _safe(name: str) -> str:
-    """Feature names from policy_input are safe already; names read from elsewhere are made so."""
-    return vw_name(name) if _NEEDS_SANITIZING.search(name) or not name else name
+    """Feature names from policy_input are safe already; names read from elsewhere are made so (remembered: the
+    set of names is small)."""
+    safe = vw_name(name) if _NEEDS_SANITIZING.search(name) or not name else name
+    if len(_SAFE_NAMES) < _MAX_SAFE_NAMES:
+        _SAFE_NAMES[name] = safe
+    return safe
 
 
 def _check_built_for(inputs: PolicyInput, index: int, arm: Arm) -> None:
