@@ -52,10 +52,12 @@ class BM25Config:
     album_weight: float = 1.0
     playlist_weight: float = 0.5
     tags_weight: float = 0.5
+    typo_discount: float = 0.5
 
     def __post_init__(self) -> None:
         check_types(self)
         between(self, "k1", 0.0, 10.0)
+        between(self, "typo_discount", 0.0, 1.0)
         between(self, "b", 0.0, 1.0)
         for name in ("epsilon", "popularity_weight", "title_weight", "artist_weight", "album_weight",
                      "playlist_weight", "tags_weight"):

@@ -269,6 +269,7 @@ def test_pruned_serving_equals_scoring_every_doc(demo, monkeypatch):
     rng = np.random.default_rng(5)
     tracks = catalog.tracks
     texts = [tracks[i].name for i in rng.choice(len(tracks), 40)] + ["love", "the night", "rock love", "a a the"]
+    texts += ["lvoe", "teh nigth", "rock lvoe", "nihgt love"]  # typos: fractional weights through the heads
     queries = [plain_query(t) for t in texts] + [kind_query("love album", "album", 1)]
     # a delta segment with new versions of 30 tracks (retiring the old ones) and 30 new tracks
     added = [dataclasses.replace(t, name=f"{t.name} love") for t in tracks[:30]]
@@ -316,3 +317,23 @@ def test_random_unicode_never_breaks_generate_or_preview(demo_generator, text, k
 def demo_generator(demo):
     catalog, playlist_names = demo
     return BM25Generator().fit(catalog.entities, playlist_names)
+
+
+def test_an_unknown_word_is_searched_as_its_nearest_known_words_at_a_discount(fitted):
+    night = scores_of(fitted, "night")
+    assert scores_of(fitted, "nigth") == pytest.approx({e: 0.5 * s for e, s in night.items()})  # 1 edit
+    assert list(scores_of(fitted, "nigth drive"))[0] == "t1"
+    off = BM25Generator(field_weights=WEIGHTS, popularity_weight=0.0, typo_discount=0.0).fit(CATALOG, PLAYLIST_NAMES)
+    assert scores_of(off, "nigth") == {} and scores_of(off, "night") == pytest.approx(night)
+    assert scores_of(fitted, "nite") == {}  # 2 edits: beyond the 1 a 4-letter word may have
+    assert fitted.preview(plain_query("nigth"), CTX).n_hits == len(night)
+
+
+def test_words_added_later_are_matched_through_typos_and_the_discount_is_saved(fitted, tmp_path):
+    fitted.add([track("t9", "Zephyrine", "Okra Lane")])
+    assert list(scores_of(fitted, "zephyrnie")) == ["t9"]
+    fitted.save(tmp_path / "bm25")
+    loaded = BM25Generator.load(tmp_path / "bm25")
+    assert loaded.typo_discount == 0.5 and scores_of(loaded, "zephyrnie") == scores_of(fitted, "zephyrnie")
+    with pytest.raises(ValueError, match="typo_discount must be in \\[0, 1\\], got 1.5"):
+        BM25Generator(typo_discount=1.5).fit(CATALOG)

@@ -25,6 +25,14 @@ matches the more popular one wins. popularity_weight=0 disables it. The default 
 (a one-word title match scores about 10 to 20). On the same measurement, weights of 2, 4 and 6 give uniform-draw
 recall@10 of 0.943, 0.947 and 0.939, and popular-draw recall@10 of 0.91, 0.94 and 0.95.
 
+Typos: a query word that is not in the vocabulary (4 characters or more) is replaced by the vocabulary words
+nearest to it (`understanding.fuzzy.FuzzyIndex`: 1 edit up to 6 characters, 2 from 7; adjacent transpositions
+count as one), at most FUZZY_EXPANSIONS of them, the most frequent first, each weighted typo_discount ** edits
+as a query term. Known words are never expanded, so a clean query scores exactly as before. On the MPD catalog
+(600 spearfishing queries by popularity, 30% misspelt; two seeds), recall@10 went from 0.80 and 0.79 to 0.88
+and 0.85; misspelt titles from 0.49 and 0.44 to 0.88 and 0.78, at about +0.15 ms per query. A discount of 0.5
+to 0.9 and 1 to 5 expansions all gave 0.84 to 0.88. typo_discount=0 disables it.
+
 A "kind" slot on the query restricts results to those kinds. The tokens of that slot ("playlists", "songs") are not
 searched, unless they are all the query has.
 
@@ -50,6 +58,7 @@ import numpy as np
 from ..errors import NotFittedError
 from ..text import tokenize
 from ..types import ENTITY_KINDS, Candidate, Context, Entity, Preview, Query
+from ..understanding.fuzzy import FuzzyIndex
 from .base import check_k
 from .bm25_index import BM25Index, Postings, count_matches, search
 
@@ -59,6 +68,9 @@ DEFAULT_POPULARITY_WEIGHT = 4.0
 MAX_PLAYLIST_TOKENS = 12
 MAX_TAG_TOKENS = 8
 FORMAT_VERSION = 1
+DEFAULT_TYPO_DISCOUNT = 0.5
+FUZZY_EXPANSIONS = 3
+FUZZY_MIN_LENGTH = 4  # shorter words have too many 1-edit neighbours to guess from
 _KIND_CODE = {kind: code for code, kind in enumerate(ENTITY_KINDS)}
 _POSTINGS = ("indptr", "docs", "tf", "weights")
 
@@ -94,13 +106,16 @@ class BM25Generator:
 
     def __init__(self, k1: float = 1.2, b: float = 0.75, epsilon: float = 0.25,
                  field_weights: Mapping[str, float] | None = None,
-                 popularity_weight: float = DEFAULT_POPULARITY_WEIGHT, name: str = "bm25") -> None:
+                 popularity_weight: float = DEFAULT_POPULARITY_WEIGHT, name: str = "bm25",
+                 typo_discount: float = DEFAULT_TYPO_DISCOUNT) -> None:
         self.k1 = k1
         self.b = b
         self.epsilon = epsilon
         self.field_weights = field_weights
         self.popularity_weight = popularity_weight
         self.name = name
+        self.typo_discount = typo_discount
+        self._fuzzy: FuzzyIndex | None = None
 
     def fit(self, entities: Iterable[Entity], playlist_names: Mapping[str, Sequence[str]] | None = None,
             ) -> BM25Generator:
@@ -115,6 +130,7 @@ class BM25Generator:
         self.prior_scale_ = _prior_scale(kinds, signal)
         self.index_ = BM25Index.build(terms, docs, tf, len(self.vocabulary_), self._static(kinds, signal),
                                       self.k1, self.b, self.epsilon)
+        self._build_fuzzy()
         return self
 
     def add(self, entities: Sequence[Entity], playlist_names: Mapping[str, Sequence[str]] | None = None) -> None:
@@ -146,6 +162,7 @@ class BM25Generator:
         self.prior_scale_ = _prior_scale(self.kinds_, self.signal_)
         index.set_static(self._static(self.kinds_, self.signal_))
         self.index_ = index
+        self._build_fuzzy()
         return self
 
     def generate(self, query: Query, context: Context, k: int) -> list[Candidate]:
@@ -206,12 +223,13 @@ class BM25Generator:
         gen.doc_of_ = {entity_id: doc for doc, entity_id in enumerate(gen.entity_ids_) if gen.index_.live[doc]}
         gen.kinds_, gen.signal_ = arrays["kinds"], arrays["signal"]
         gen.prior_scale_ = np.asarray(meta["prior_scale"], np.float64)
+        gen._build_fuzzy()
         return gen
 
     def _params(self) -> dict[str, object]:
         return {"k1": self.k1, "b": self.b, "epsilon": self.epsilon, "popularity_weight": self.popularity_weight,
                 "field_weights": None if self.field_weights is None else dict(self.field_weights),
-                "name": self.name}
+                "name": self.name, "typo_discount": self.typo_discount}
 
     def _weights(self) -> dict[str, float]:
         """The field weights, checked (sklearn style: parameters are checked when fit uses them)."""
@@ -223,6 +241,9 @@ class BM25Generator:
         if negative or not self.popularity_weight >= 0:
             raise ValueError(f"field weights and popularity_weight must be >= 0, got {negative or {}} and "
                              f"{self.popularity_weight!r}; use 0 to ignore a field or the prior")
+        if not 0 <= self.typo_discount <= 1:
+            raise ValueError(f"typo_discount must be in [0, 1], got {self.typo_discount!r}; use 0 to match "
+                             "unknown words exactly only")
         if not (self.k1 >= 0 and 0 <= self.b <= 1):
             raise ValueError(f"BM25 needs k1 >= 0 and 0 <= b <= 1, got k1={self.k1!r}, b={self.b!r}")
         return weights
@@ -261,13 +282,40 @@ class BM25Generator:
         prior = np.divide(signal, scale, out=np.zeros(len(signal)), where=scale > 0)
         return (self.popularity_weight * np.minimum(prior, 1.0)).astype(np.float32)
 
-    def _terms(self, query: Query) -> list[tuple[int, int]]:
-        """(row, count) of the query's known tokens, leaving out the words of kind slots."""
+    def _terms(self, query: Query) -> list[tuple[int, float]]:
+        """(row, weight) of the query's tokens, leaving out the words of kind slots: a known token's count, or
+        an unknown token's nearest vocabulary words (see the module docstring)."""
         tokens = list(query.tokens)
         dropped = {i for slot in query.slots_named("kind") for i in range(*slot.span)}
         content = [token for i, token in enumerate(tokens) if i not in dropped] or tokens
-        counts = Counter(content)
-        return [(self.vocabulary_[token], count) for token, count in counts.items() if token in self.vocabulary_]
+        terms: list[tuple[int, float]] = []
+        for token, count in Counter(content).items():
+            row = self.vocabulary_.get(token)
+            if row is not None:
+                terms.append((row, count))
+            elif self.typo_discount > 0 and len(token) >= FUZZY_MIN_LENGTH:
+                terms.extend(self._near_terms(token, count))
+        return terms
+
+    def _near_terms(self, token: str, count: int) -> list[tuple[int, float]]:
+        """(row, weight) of the vocabulary words nearest an unknown `token`: those at the smallest distance
+        found, most frequent (lowest idf) first, at most FUZZY_EXPANSIONS, weighted typo_discount ** distance."""
+        if self._fuzzy is None or len(self._fuzzy) != len(self.vocabulary_):  # words were added since
+            self._build_fuzzy()
+        assert self._fuzzy is not None
+        found = self._fuzzy.lookup(token)
+        if not found:
+            return []
+        nearest = found[0][1]
+        idf, unseen = self.index_.idf, self.index_.unseen_idf
+        rows = sorted((row for row, distance in found if distance == nearest),
+                      key=lambda row: (idf[row] if row < len(idf) else unseen, row))[:FUZZY_EXPANSIONS]
+        weight = count * self.typo_discount ** nearest
+        return [(row, weight) for row in rows]
+
+    def _build_fuzzy(self) -> None:
+        """The typo index over the vocabulary (its key i is term row i); skipped when typos are not matched."""
+        self._fuzzy = FuzzyIndex(list(self.vocabulary_)) if self.typo_discount > 0 else None
 
     def _kind_filter(self, query: Query):
         codes = [_KIND_CODE[slot.value] for slot in query.slots_named("kind") if slot.value in _KIND_CODE]

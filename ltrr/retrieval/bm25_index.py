@@ -88,7 +88,7 @@ class Term(NamedTuple):
 
     docs: np.ndarray
     weights: np.ndarray
-    count: int
+    count: float
     head: tuple[np.ndarray, np.ndarray] | None = None
     tail_total: float = 0.0
     tail_weight: float = 0.0
@@ -216,8 +216,9 @@ class BM25Index:
                                 self.static[keep_docs], self.k1, self.b, self.epsilon)
         return index, keep_docs, keep_terms
 
-    def terms(self, query: Sequence[tuple[int, int]]) -> list[Term]:
-        """The postings of each query term (row, count) that has any."""
+    def terms(self, query: Sequence[tuple[int, float]]) -> list[Term]:
+        """The postings of each query term (row, count) that has any; a count is a weight (> 0), not only an
+        integer."""
         found = []
         for row, count in query:
             base_docs, base_weights = self.base.row(row)
@@ -233,8 +234,10 @@ class BM25Index:
                 continue
             head_docs, head_weights = self.heads.postings.row(slot)
             head = (np.concatenate([head_docs, delta_docs]), np.concatenate([head_weights, delta_weights]))
-            found.append(Term(docs, weights, count, head, count * self.heads.tail_total[slot],
-                              count * self.heads.tail_weight[slot]))
+            # tail_total bounds count * w + s over the tail: count * (w + s) when count >= 1; a fractional
+            # count (a typo's weighted alternative) scales w but not s, so (1 - count) * max s is added
+            tail_total = count * self.heads.tail_total[slot] + max(0.0, 1.0 - count) * self.static_max
+            found.append(Term(docs, weights, count, head, tail_total, count * self.heads.tail_weight[slot]))
         return found
 
     def keep_mask(self, docs: np.ndarray, keep: Filter | None) -> np.ndarray | None:
@@ -245,7 +248,7 @@ class BM25Index:
         return mask
 
 
-def search(index: BM25Index, query: Sequence[tuple[int, int]], k: int,
+def search(index: BM25Index, query: Sequence[tuple[int, float]], k: int,
            keep: Filter | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The k best live docs passing `keep` for query terms (row, count): doc ids and float64 scores.
 
@@ -273,7 +276,7 @@ def search(index: BM25Index, query: Sequence[tuple[int, int]], k: int,
     return _top(docs, scores + index.static[docs], k)
 
 
-def count_matches(index: BM25Index, query: Sequence[tuple[int, int]], keep: Filter | None = None) -> int:
+def count_matches(index: BM25Index, query: Sequence[tuple[int, float]], keep: Filter | None = None) -> int:
     """Number of live docs passing `keep` that contain at least one query term."""
     terms = index.terms(query)
     if len(terms) == 1 and keep is None and index.all_live:

@@ -106,7 +106,8 @@ def fit_generator(name: str, snapshot: CatalogSnapshot, parser: QueryParser, enc
     """Fit one generator by name on the snapshot, with its `[retrieval.<name>]` parameters."""
     if name == "bm25":
         bm25 = config.bm25
-        return BM25Generator(bm25.k1, bm25.b, bm25.epsilon, bm25.field_weights(), bm25.popularity_weight).fit(
+        return BM25Generator(bm25.k1, bm25.b, bm25.epsilon, bm25.field_weights(), bm25.popularity_weight,
+                             typo_discount=bm25.typo_discount).fit(
             snapshot.entities, playlist_names=snapshot.names_by_track())
     if name == "dense":
         return make_dense(encoder, cache_dir, config).fit(snapshot.entities, progress=progress)
