@@ -299,3 +299,12 @@ def test_reopening_restores_clicks_and_state_unless_told_not_to(engine):
     finally:
         restored.shutdown(keep_memory=False)
         fresh.shutdown(keep_memory=False)
+
+
+def test_an_empty_catalog_opens_and_finds_nothing(tmp_path):
+    engine = Engine.open(tmp_path / "empty.db", config=small_config())
+    try:
+        result = engine.search("night drive")
+        assert len(result.items) == 0 and engine.log.counts()["impressions"] == 1
+    finally:
+        engine.shutdown()

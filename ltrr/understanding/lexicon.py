@@ -187,8 +187,10 @@ class _Builder:
 
     def build(self, min_tag_count: int, min_word_count: int) -> Lexicon:
         ids = list(self.artist_keys)
-        signals = np.array([self.artist_signals[i] for i in ids], dtype=float).reshape(len(ids), -1)
-        scores, _ = normalized_popularity(signals) if ids else (np.zeros(0), None)
+        scores = np.zeros(0)
+        if ids:  # an empty catalog has no artists (and no signal columns to shape)
+            signals = np.array([self.artist_signals[i] for i in ids], dtype=float).reshape(len(ids), -1)
+            scores, _ = normalized_popularity(signals)
         grouped: dict[str, list[tuple[float, str, str]]] = {}
         for artist_id, score in zip(ids, scores.tolist()):
             key, name = self.artist_keys[artist_id]
