@@ -91,6 +91,20 @@ def test_identical_seeds_give_identical_traces(tmp_path, policies):
     assert by_seed[0] != by_seed[1]
 
 
+def test_seeds_in_parallel_processes_give_the_one_process_results(tmp_path):
+    scenario = _small_scenario(str(tmp_path / "catalog.db"))
+    alone = simulate(scenario, tmp_path / "one")
+    parallel = simulate(scenario, tmp_path / "two", jobs=2)
+    trace_one, trace_two = (read_trace(tmp_path / name / "trace.jsonl.gz") for name in ("one", "two"))
+    assert _comparable(trace_one) == _comparable(trace_two) and [row["seed"] for row in trace_two][-1] == 1
+    assert parallel["n_trace_rows"] == alone["n_trace_rows"] == len(trace_two)
+    for name, entry in alone["policies"].items():
+        assert parallel["policies"][name]["cumulative_regret"] == entry["cumulative_regret"]
+    assert not any(path.name.startswith("trace-parts-") for path in (tmp_path / "two").iterdir())
+    with pytest.raises(ValueError, match="jobs must be an integer >= 1, got 0"):
+        simulate(scenario, tmp_path / "three", jobs=0)
+
+
 def test_replay_retrains_each_policy_ranker_in_memory(tmp_path):
     from ltrr.engine import Engine
     from ltrr.simulation.click_models import make_click_model

@@ -13,6 +13,10 @@ oracle value - policy value; its cumulative sum is the regret curve (`report.py`
 
 `best_fixed` is the fixed plan with the best mean session value over the first `best_fixed_pilot` sessions
 of the same stream (every arm of the catalogue is tried there): hindsight on a prefix, then held fixed.
+
+Seeds are independent: a seed starts the (shared, non-learning) exploration generator from a random state of
+its own, `default_rng([EXPLORATION_STREAM, seed])`, so seed s gives the same results whichever seeds ran
+before it, in this process or another (`run.simulate(..., jobs=N)` runs seeds in parallel).
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from .scenario import Scenario, expand_policies
 from .shared import SharedGenerator, deepest_k, share_generators
 
 CLICK_STREAM = 7  # the third entry of a session's click-model seed
+EXPLORATION_STREAM = 11  # the first entry of a seed's exploration-generator seed
 REFORMULATION_RATE = 0.7
 
 
@@ -131,11 +136,15 @@ class Replay:
         generators = tuple(base.config.retrieval.generators)
         self.depth = deepest_k(base.arms)  # per generator, the deepest list the oracle inspects
         self.policy_names = expand_policies(self.spec.policies, generators, [arm.name for arm in base.arms])
+        exploration = base.generators.get("exploration")
+        self._exploration = exploration if hasattr(exploration, "restore_sampling_state") else None
+        self._exploration_start = self._exploration.sampling_state() if self._exploration is not None else None
 
     def run_seed(self, seed: int, n_sessions: int | None = None, *, keep_logs: bool = False) -> SeedResult:
         """Every policy over sessions 0..n-1 of `seed`. The forks' in-memory logs are emptied at the end unless
         keep_logs (e.g. to fit a fork's ranker afterwards)."""
         n_sessions = self.spec.searches if n_sessions is None else n_sessions
+        self._start_exploration(seed)
         shared = share_generators(self.base.generators, self.base.arms)
         best_arm, pilot = None, {}
         if "best_fixed" in self.policy_names:
@@ -155,6 +164,11 @@ class Replay:
             for run in runs.values():
                 run.engine.log.dispose()
         return SeedResult(seed, runs, best_arm, pilot)
+
+    def _start_exploration(self, seed: int) -> None:
+        if self._exploration is not None and self._exploration_start is not None:
+            rng = np.random.default_rng([EXPLORATION_STREAM, seed])
+            self._exploration.restore_sampling_state({**self._exploration_start, "rng": rng.bit_generator.state})
 
     # -- policies -----------------------------------------------------------------------------------------------
 

@@ -6,12 +6,21 @@
 
 Outputs in out_dir: trace.jsonl.gz (one row per search), summary.json, summary.md, attribution.md,
 regret.png and reward.png, scenario.json (the scenario as run).
+
+`jobs` > 1 runs seeds in that many worker processes (spawned: each opens the engine and builds the world
+itself, so each holds its own copy of the indexes in memory). Seeds are independent (`replay`), so the
+results and the trace equal a one-process run's; the trace's rows come seed by seed either way.
 """
 
 from __future__ import annotations
 
 import json
+import multiprocessing
+import shutil
+import tempfile
+import threading
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
@@ -20,39 +29,120 @@ from ..engine import Engine
 from ..progress import StageFactory, no_progress
 from ..store import CatalogStore
 from .click_models import make_click_model
-from .replay import Replay, TraceWriter
+from .replay import Replay, SeedResult, TraceWriter
 from .report import summarize, write_reports
 from .scenario import Scenario
 from .world import World, WorldConfig
 
 
-def simulate(scenario: Scenario, out_dir: str | Path, *, progress: StageFactory = no_progress) -> dict[str, Any]:
-    """Run `scenario`, write its outputs to `out_dir`, return the summary (summary.json's object)."""
+def simulate(scenario: Scenario, out_dir: str | Path, *, progress: StageFactory = no_progress,
+             jobs: int = 1) -> dict[str, Any]:
+    """Run `scenario`, write its outputs to `out_dir`, return the summary (summary.json's object). `jobs`:
+    worker processes for the seeds (1: every seed in this process)."""
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ValueError(f"jobs must be an integer >= 1, got {jobs!r}; use 1, or up to the number of cores")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     if scenario.synthetic:
         ensure_synthetic_catalog(scenario, progress)
-    click_model = make_click_model(**scenario.click_model)
-    engine = Engine.open(scenario.db, config=scenario.engine, progress=progress, restore_state=False)
-    try:
-        world = World.build(engine.store, WorldConfig.from_dict(scenario.world), progress=progress)
-        trace = TraceWriter(out / "trace.jsonl.gz")
-        try:
-            replay = Replay(engine, world, click_model, scenario, trace=trace, progress=progress)
-            results = [replay.run_seed(seed) for seed in range(scenario.run.seeds)]
-        finally:
-            trace.close()
-    finally:
-        engine.shutdown(keep_memory=False)
+    seeds = list(range(scenario.run.seeds))
+    if jobs > 1 and len(seeds) > 1:
+        results, n_rows = _run_parallel(scenario, seeds, out / "trace.jsonl.gz", min(jobs, len(seeds)), progress)
+    else:
+        results, n_rows = _run_seeds(scenario, seeds, out / "trace.jsonl.gz", progress)
     summary = summarize(results, scenario.run.searches)
     summary["scenario"] = scenario.name
     summary["elapsed_s"] = round(time.perf_counter() - started, 1)
-    summary["n_trace_rows"] = trace.n_rows
+    summary["n_trace_rows"] = n_rows
     (out / "scenario.json").write_text(json.dumps(_scenario_dict(scenario), indent=1), encoding="utf-8")
     write_reports(out, summary, results, scenario=scenario.name, claim=scenario.claim,
                   moving_average=scenario.run.moving_average)
     return summary
+
+
+def _run_seeds(scenario: Scenario, seeds: list[int], trace_path: Path,
+               progress: StageFactory) -> tuple[list[SeedResult], int]:
+    """Run `seeds` in this process, writing their trace rows to `trace_path`; (results, rows written)."""
+    click_model = make_click_model(**scenario.click_model)
+    engine = Engine.open(scenario.db, config=scenario.engine, progress=progress, restore_state=False)
+    try:
+        world = World.build(engine.store, WorldConfig.from_dict(scenario.world), progress=progress)
+        trace = TraceWriter(trace_path)
+        try:
+            replay = Replay(engine, world, click_model, scenario, trace=trace, progress=progress)
+            results = [replay.run_seed(seed) for seed in seeds]
+        finally:
+            trace.close()
+    finally:
+        engine.shutdown(keep_memory=False)
+    return results, trace.n_rows
+
+
+def _run_parallel(scenario: Scenario, seeds: list[int], trace_path: Path, jobs: int,
+                  progress: StageFactory) -> tuple[list[SeedResult], int]:
+    """Each seed in a worker process with a trace file of its own, then the traces joined in seed order (gzip
+    members concatenate into one valid file). Workers report finished sessions through a queue: one bar."""
+    context = multiprocessing.get_context("spawn")  # forking a process that loaded torch can deadlock
+    parts = Path(tempfile.mkdtemp(prefix="trace-parts-", dir=trace_path.parent))
+    with context.Manager() as manager:
+        queue = manager.Queue()
+        bar = progress(f"{len(seeds)} seeds in {jobs} processes: sessions (pilots included)", None)
+        listener = threading.Thread(target=_count_sessions, args=(queue, bar), daemon=True)
+        listener.start()
+        try:
+            with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+                futures = [pool.submit(_seed_worker, scenario, seed, parts / f"seed-{seed}.jsonl.gz", queue)
+                           for seed in seeds]
+                done = [future.result() for future in futures]
+        finally:
+            queue.put(None)
+            listener.join()
+            bar.close()
+    try:
+        with open(trace_path, "wb") as joined:
+            for seed in seeds:
+                with open(parts / f"seed-{seed}.jsonl.gz", "rb") as part:
+                    shutil.copyfileobj(part, joined)
+    finally:
+        shutil.rmtree(parts, ignore_errors=True)
+    return [result for result, _ in done], sum(rows for _, rows in done)
+
+
+def _seed_worker(scenario: Scenario, seed: int, trace_path: Path, queue: Any) -> tuple[SeedResult, int]:
+    """One seed in a worker process; the engines are dropped from the result (they stay in the worker)."""
+    (results, n_rows) = _run_seeds(scenario, [seed], trace_path, _queue_progress(queue))
+    result = results[0]
+    result.runs = {name: replace(run, engine=None, oracle=None) for name, run in result.runs.items()}
+    return result, n_rows
+
+
+class _QueueStage:
+    """A progress stage that forwards session counts to the parent's bar (only the replay's session stages)."""
+
+    def __init__(self, queue: Any, forward: bool) -> None:
+        self.queue, self.forward, self.pending = queue, forward, 0
+
+    def update(self, n: int = 1) -> None:
+        if self.forward:
+            self.pending += n
+            if self.pending >= 25:
+                self.queue.put(self.pending)
+                self.pending = 0
+
+    def close(self) -> None:
+        if self.forward and self.pending:
+            self.queue.put(self.pending)
+            self.pending = 0
+
+
+def _queue_progress(queue: Any) -> StageFactory:
+    return lambda description, total: _QueueStage(queue, description.startswith("seed "))
+
+
+def _count_sessions(queue: Any, bar: Any) -> None:
+    while (n := queue.get()) is not None:
+        bar.update(n)
 
 
 def ensure_synthetic_catalog(scenario: Scenario, progress: StageFactory = no_progress) -> None:
