@@ -62,7 +62,7 @@ def make_encoder(config: RetrievalConfig) -> TextEncoder:
     """The encoder `[retrieval] encoder` names."""
     if config.encoder == "hashing":
         return HashingEncoder(dim=64, seed=0)
-    return SentenceEncoder(n_threads=config.dense.encoder_threads)
+    return SentenceEncoder(n_threads=config.dense.encoder_threads, backend=config.dense.encoder_backend)
 
 
 def open_index(store: CatalogStore, index_dir: str | Path, config: RetrievalConfig, encoder: TextEncoder, *,
@@ -140,8 +140,15 @@ def _previous_dense(previous: Path | None, encoder: TextEncoder, cache_dir: Path
         return None
 
 
+RUNTIME_ONLY = {"dense": ("encoder_threads", "encoder_backend")}
+"""Settings that change how fast vectors are made, not what is indexed: changing them keeps the build."""
+
+
 def _fingerprint(revision: int, config: RetrievalConfig, encoder: TextEncoder) -> dict:
-    return {"revision": revision, "retrieval": plain(config), "encoder": encoder.model_id}
+    retrieval = plain(config)
+    for section, names in RUNTIME_ONLY.items():
+        retrieval[section] = {key: value for key, value in retrieval[section].items() if key not in names}
+    return {"revision": revision, "retrieval": retrieval, "encoder": encoder.model_id}
 
 
 def _read_manifest(index_dir: Path) -> dict | None:

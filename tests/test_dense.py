@@ -117,7 +117,7 @@ def test_hashing_encoder_rejects_a_bad_batch_size():
 def test_sentence_encoder_names_the_fix_when_its_packages_are_missing(monkeypatch):
     monkeypatch.setitem(sys.modules, "sentence_transformers", None)  # None: "import" raises ImportError
     with pytest.raises(ImportError, match="pip install sentence-transformers"):
-        SentenceEncoder().encode(["night drive"])
+        SentenceEncoder(backend="torch").encode(["night drive"])
 
 
 def test_sentence_encoder_runs_the_installed_model_offline():
@@ -126,6 +126,37 @@ def test_sentence_encoder_runs_the_installed_model_offline():
     assert vectors.shape == (3, 384) and encoder.dim == 384
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]
+
+
+def test_the_onnx_backend_exports_once_and_gives_the_torch_vectors(tmp_path):
+    texts = ["night drive", "Beyoncé — Halo", "夜のドライブ", "", "chill vibes 🎧", "rock " * 400,
+             "Motörhead: heavy metal, rock, speed metal"] + [f"track {i} — artist {i % 7}" for i in range(70)]
+    onnx = SentenceEncoder(backend="onnx", model_cache=str(tmp_path))
+    fast = onnx.encode(texts, batch_size=16)
+    exported = sorted(tmp_path.glob("*.onnx"))
+    assert onnx.backend_used == "onnx" and len(exported) == 1
+    reference = SentenceEncoder(backend="torch").encode(texts)
+    assert fast.shape == reference.shape == (len(texts), 384)
+    assert np.min(np.sum(fast * reference, axis=1)) > 0.99999
+    written = exported[0].stat().st_mtime_ns
+    again = SentenceEncoder(backend="onnx", model_cache=str(tmp_path))
+    assert np.allclose(again.encode(texts[:5]), fast[:5], atol=1e-6)
+    assert sorted(tmp_path.glob("*.onnx")) == exported and exported[0].stat().st_mtime_ns == written  # reused
+    assert not list(tmp_path.glob(".export-*"))
+
+
+def test_the_onnx_backend_falls_back_to_torch_with_a_warning(monkeypatch, caplog):
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # None: "import onnxruntime" raises ImportError
+    encoder = SentenceEncoder(backend="onnx")
+    with caplog.at_level("WARNING"):
+        vectors = encoder.encode(["night drive"])
+    assert encoder.backend_used == "torch" and vectors.shape == (1, 384)
+    assert "encoder_backend" in caplog.text and "onnxruntime" in caplog.text
+
+
+def test_an_unknown_encoder_backend_is_refused():
+    with pytest.raises(ValueError, match="unknown encoder backend 'gpu'; pick one of onnx, torch"):
+        SentenceEncoder(backend="gpu")
 
 
 # -- embedding cache ------------------------------------------------------------------------------------------

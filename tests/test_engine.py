@@ -224,6 +224,17 @@ def test_index_is_reused_while_the_catalog_is_unchanged(engine, tmp_path):
         again.shutdown()
 
 
+def test_encoder_speed_settings_keep_the_index_and_indexed_settings_rebuild_it(catalog_db, tmp_path):
+    data = json.loads(json.dumps(SMALL))
+    actions = []
+    for dense in ({}, {"encoder_threads": 2, "encoder_backend": "torch"}, {"preview_k": 5}):
+        data["retrieval"]["dense"].update(dense)
+        opened = Engine.open(catalog_db, index_dir=tmp_path / "index", config=EngineConfig.from_dict(data))
+        actions.append(opened.index_report.action)
+        opened.shutdown(keep_memory=False)
+    assert actions[0] != "loaded" and actions[1] == "loaded" and actions[2] != "loaded"
+
+
 def test_a_server_url_needs_an_index_dir():
     with pytest.raises(ConfigError, match="index_dir"):
         Engine.open("postgresql+psycopg://postgres@127.0.0.1:5432/test", config=small_config())
