@@ -11,7 +11,6 @@ offset, and lookup is a binary search (UTF-8 byte order is code-point order, so 
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -22,7 +21,10 @@ class StringTable:
     """Distinct strings in sorted order; `find` gives a string's position (-1 when absent)."""
 
     def __init__(self, data: np.ndarray, offsets: np.ndarray) -> None:
-        self.data = data  # uint8, the UTF-8 bytes of every string, concatenated in order
+        # The UTF-8 bytes of every string, concatenated in order, held once as bytes (`find` compares slices of
+        # it: no decoding) and seen as a read-only uint8 array without a copy.
+        self._blob = data.tobytes()
+        self.data = np.frombuffer(self._blob, dtype=np.uint8)
         self.offsets = offsets  # int64, len(self) + 1 boundaries into `data`
 
     @classmethod
@@ -36,26 +38,32 @@ class StringTable:
         encoded = [text.encode("utf-8") for text in strings]
         offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
         np.cumsum([len(item) for item in encoded], out=offsets[1:])
-        data = np.frombuffer(b"".join(encoded), dtype=np.uint8).copy()
-        return cls(data, offsets)
+        return cls(np.frombuffer(b"".join(encoded), dtype=np.uint8), offsets)
 
     def __len__(self) -> int:
         return len(self.offsets) - 1
 
     def __getitem__(self, index: int) -> str:
         start, end = self.offsets[index], self.offsets[index + 1]
-        return self.data[start:end].tobytes().decode("utf-8")
+        return self._blob[start:end].decode("utf-8")
 
     def __iter__(self) -> Iterator[str]:
-        blob = self.data.tobytes()
+        blob = self._blob
         bounds = self.offsets.tolist()
         for start, end in zip(bounds[:-1], bounds[1:]):
             yield blob[start:end].decode("utf-8")
 
     def find(self, text: str) -> int:
         """The position of `text`, or -1 when it is not in the table."""
-        position = bisect.bisect_left(self, text)  # uses __getitem__/__len__: O(log n) decodes
-        return position if position < len(self) and self[position] == text else -1
+        key, blob, offsets = text.encode("utf-8"), self._blob, self.offsets
+        low, high = 0, len(offsets) - 1
+        while low < high:  # bisect_left over the byte strings: UTF-8 byte order is code-point order
+            middle = (low + high) >> 1
+            if blob[offsets[middle]:offsets[middle + 1]] < key:
+                low = middle + 1
+            else:
+                high = middle
+        return low if low < len(offsets) - 1 and blob[offsets[low]:offsets[low + 1]] == key else -1
 
     @property
     def nbytes(self) -> int:
