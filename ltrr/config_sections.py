@@ -73,7 +73,10 @@ class BM25Config:
 class DenseConfig:
     """all-MiniLM-L6-v2 embeddings in an HNSW index (`exact = true`: brute force, for small catalogs and tests).
     encoder_backend: "onnx" (ONNX Runtime, the default, ~3x faster per query) or "torch" (sentence-transformers);
-    the vectors are the same, so neither it nor encoder_threads invalidates a built index."""
+    the vectors are the same, so neither it nor encoder_threads invalidates a built index.
+    encoder_threads: threads encoding one query; build_threads: threads encoding the catalog while an index is
+    built (0: one per core; measured on 2 cores, ONNX: 195 texts/s on 1 thread, 402 on 2). Neither invalidates
+    a build."""
 
     section: ClassVar[str] = "retrieval.dense"
     M: int = 32
@@ -86,6 +89,7 @@ class DenseConfig:
     hit_threshold: float = 0.5
     kind_index_share: float = 0.5
     encoder_threads: int = 1
+    build_threads: int = 0
     encoder_backend: str = "onnx"
 
     def __post_init__(self) -> None:
@@ -94,6 +98,7 @@ class DenseConfig:
         for name in ("M", "ef_construction", "ef_search", "batch_size", "preview_k", "encoder_threads"):
             at_least(self, name, 1)
         at_least(self, "query_cache_size", 0)
+        at_least(self, "build_threads", 0)
         between(self, "hit_threshold", -1.0, 1.0)
         between(self, "kind_index_share", 0.0, 1.0)
 

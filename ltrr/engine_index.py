@@ -62,7 +62,8 @@ def make_encoder(config: RetrievalConfig) -> TextEncoder:
     """The encoder `[retrieval] encoder` names."""
     if config.encoder == "hashing":
         return HashingEncoder(dim=64, seed=0)
-    return SentenceEncoder(n_threads=config.dense.encoder_threads, backend=config.dense.encoder_backend)
+    return SentenceEncoder(n_threads=config.dense.encoder_threads, backend=config.dense.encoder_backend,
+                           bulk_threads=config.dense.build_threads or os.cpu_count() or 1)
 
 
 def open_index(store: CatalogStore, index_dir: str | Path, config: RetrievalConfig, encoder: TextEncoder, *,
@@ -140,7 +141,7 @@ def _previous_dense(previous: Path | None, encoder: TextEncoder, cache_dir: Path
         return None
 
 
-RUNTIME_ONLY = {"dense": ("encoder_threads", "encoder_backend")}
+RUNTIME_ONLY = {"dense": ("encoder_threads", "build_threads", "encoder_backend")}
 """Settings that change how fast vectors are made, not what is indexed: changing them keeps the build."""
 
 

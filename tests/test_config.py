@@ -82,6 +82,7 @@ def test_int_is_accepted_where_a_number_is_expected():
     ({"catalog": {"synthetic": {"n_artists": "many"}}}, r"catalog\.synthetic\.n_artists must be an int, got 'many'"),
     ({"catalog": 3}, r"catalog must be a table, got 3"),
     ({"store": {"url": 5}}, r"store\.url must be a string, got 5 \(int\)"),
+    ({"retrieval": {"dense": {"build_threads": -1}}}, r"retrieval\.dense\.build_threads must be >= 0"),
     ({"retrieval": {"dense": {"encoder_backend": "cuda"}}},
      r"retrieval\.dense\.encoder_backend must be one of \['onnx', 'torch'\], got 'cuda'"),
 ])

@@ -145,6 +145,37 @@ def test_the_onnx_backend_exports_once_and_gives_the_torch_vectors(tmp_path):
     assert not list(tmp_path.glob(".export-*"))
 
 
+def test_bulk_encodes_run_on_their_own_thread_count_with_the_same_vectors():
+    texts = [f"track {i} — artist {i % 5}" for i in range(20)]
+    encoder = SentenceEncoder(n_threads=1, bulk_threads=2)
+    single = encoder.encode(texts[:1])
+    assert encoder._onnx_bulk is None  # one text: the query session
+    bulk = encoder.encode(texts)
+    threads = {name: session.session.get_session_options().intra_op_num_threads
+               for name, session in (("query", encoder._onnx), ("bulk", encoder._onnx_bulk))}
+    assert threads == {"query": 1, "bulk": 2}
+    assert np.allclose(bulk[:1], single, atol=1e-5)
+    assert np.allclose(bulk, SentenceEncoder(n_threads=1).encode(texts), atol=1e-5)
+
+
+def test_torch_bulk_encodes_restore_the_thread_count():
+    import torch
+    encoder = SentenceEncoder(n_threads=1, bulk_threads=2, backend="torch")
+    encoder.encode(["night drive"])  # loads the model, which sets torch to n_threads
+    assert torch.get_num_threads() == 1
+    seen = []
+    encoder._batch_encoder = lambda bulk: lambda batch: (seen.append(torch.get_num_threads()),
+                                                         np.zeros((len(batch), 384), np.float32))[1]
+    encoder.encode(["a", "b", "c"], batch_size=2)
+    assert seen == [2, 2] and torch.get_num_threads() == 1
+
+
+@pytest.mark.parametrize("threads", [0, -1, 1.5, True])
+def test_bad_encoder_thread_counts_are_refused(threads):
+    with pytest.raises(ValueError, match=f"bulk_threads must be an integer >= 1 or None, got {threads!r}"):
+        SentenceEncoder(bulk_threads=threads)
+
+
 def test_the_onnx_backend_falls_back_to_torch_with_a_warning(monkeypatch, caplog):
     monkeypatch.setitem(sys.modules, "onnxruntime", None)  # None: "import onnxruntime" raises ImportError
     encoder = SentenceEncoder(backend="onnx")

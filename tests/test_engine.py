@@ -227,7 +227,8 @@ def test_index_is_reused_while_the_catalog_is_unchanged(engine, tmp_path):
 def test_encoder_speed_settings_keep_the_index_and_indexed_settings_rebuild_it(catalog_db, tmp_path):
     data = json.loads(json.dumps(SMALL))
     actions = []
-    for dense in ({}, {"encoder_threads": 2, "encoder_backend": "torch"}, {"preview_k": 5}):
+    for dense in ({}, {"encoder_threads": 2, "build_threads": 1, "encoder_backend": "torch"},
+                  {"preview_k": 5}):
         data["retrieval"]["dense"].update(dense)
         opened = Engine.open(catalog_db, index_dir=tmp_path / "index", config=EngineConfig.from_dict(data))
         actions.append(opened.index_report.action)

@@ -16,7 +16,8 @@ import hashlib
 import importlib
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -62,21 +63,32 @@ class SentenceEncoder:
     and ~95 texts/s, and 1 thread held 14 ms (p95 17-28 ms) and ~240 texts/s. Default 1, the safe choice on
     shared cores; use 2 with cores of your own. Batches of 64 were as fast as 128 or faster, 256 slower (more
     padding). Texts longer than the model's 256 word pieces are truncated.
+
+    bulk_threads: intra-op threads for an `encode` of more than one text (a catalog being indexed), when it
+    differs from n_threads: the ONNX backend opens a second session with that many threads the first time (and
+    keeps it); torch switches its process-wide setting for the call. With ONNX Runtime on 2 cores, catalog
+    texts encoded at 195 texts/s on 1 thread and 402 on 2. None: as n_threads.
     """
 
     model_id = "sentence-transformers/all-MiniLM-L6-v2"
     dim = MINILM_DIM
     BACKENDS = ("onnx", "torch")
 
-    def __init__(self, n_threads: int | None = 1, backend: str = "onnx", model_cache: str | None = None) -> None:
+    def __init__(self, n_threads: int | None = 1, backend: str = "onnx", model_cache: str | None = None,
+                 bulk_threads: int | None = None) -> None:
         if backend not in self.BACKENDS:
             raise ValueError(f"unknown encoder backend {backend!r}; pick one of {', '.join(self.BACKENDS)}")
+        for name, value in (("n_threads", n_threads), ("bulk_threads", bulk_threads)):
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+                raise ValueError(f"{name} must be an integer >= 1 or None, got {value!r}")
         self.n_threads = n_threads
+        self.bulk_threads = bulk_threads if bulk_threads is not None else n_threads
         self.backend = backend
         self.model_cache = model_cache
         self.backend_used: str | None = None
         self._model: Any = None
         self._onnx: Any = None
+        self._onnx_bulk: Any = None
 
     def _load(self) -> Any:
         """The sentence-transformers model (the torch backend)."""
@@ -96,12 +108,12 @@ class SentenceEncoder:
                     transformers_logging.enable_progress_bar()
         return self._model
 
-    def _batch_encoder(self) -> Any:
-        """A function encoding one batch of texts, from the backend chosen (loaded on first use)."""
+    def _batch_encoder(self, bulk: bool = False) -> Any:
+        """A function encoding one batch of texts, from the backend chosen (loaded on first use); `bulk`: with
+        bulk_threads."""
         if self.backend == "onnx" and self.backend_used is None:
             try:
-                from .encoder_onnx import OnnxMiniLM
-                self._onnx = OnnxMiniLM(_packaged_model_path(), n_threads=self.n_threads, cache_dir=self.model_cache)
+                self._onnx = self._onnx_session(self.n_threads)
                 self.backend_used = "onnx"
             except (ImportError, OSError, RuntimeError, ValueError) as error:
                 logger.warning("the ONNX encoder is unavailable (%s); encoding with torch instead (slower). "
@@ -109,11 +121,19 @@ class SentenceEncoder:
                                "\"torch\" to silence this", error)
                 self.backend_used = "torch"
         if self._onnx is not None:
+            if bulk and self.bulk_threads != self.n_threads:
+                if self._onnx_bulk is None:
+                    self._onnx_bulk = self._onnx_session(self.bulk_threads)
+                return self._onnx_bulk.encode
             return self._onnx.encode
         self.backend_used = "torch"
         model = self._load()
         return lambda batch: model.encode(batch, batch_size=len(batch), convert_to_numpy=True,
                                           normalize_embeddings=True, show_progress_bar=False)
+
+    def _onnx_session(self, n_threads: int | None) -> Any:
+        from .encoder_onnx import OnnxMiniLM
+        return OnnxMiniLM(_packaged_model_path(), n_threads=n_threads, cache_dir=self.model_cache)
 
     def encode(self, texts: Sequence[str], batch_size: int = 64,
                progress: StageFactory = no_progress) -> np.ndarray:
@@ -121,8 +141,16 @@ class SentenceEncoder:
 
         Batches are formed over texts sorted by length (as sentence-transformers does) so padding stays short.
         """
-        encode_batch = self._batch_encoder()
         texts = list(texts)
+        bulk = len(texts) > 1
+        encode_batch = self._batch_encoder(bulk)
+        if self.backend_used == "torch" and bulk and self.bulk_threads != self.n_threads:
+            with _torch_threads(self.bulk_threads):
+                return self._encode_sorted(encode_batch, texts, batch_size, progress)
+        return self._encode_sorted(encode_batch, texts, batch_size, progress)
+
+    def _encode_sorted(self, encode_batch: Any, texts: list[str], batch_size: int,
+                       progress: StageFactory) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         order = np.argsort([-len(text) for text in texts], kind="stable")
         stage = progress("encode", len(texts))
@@ -134,6 +162,19 @@ class SentenceEncoder:
         finally:
             stage.close()
         return out
+
+
+@contextmanager
+def _torch_threads(n_threads: int | None) -> Iterator[None]:
+    """torch's process-wide intra-op thread count set to n_threads for the block (None: left as it is)."""
+    import torch
+    previous = torch.get_num_threads()
+    if n_threads is not None:
+        torch.set_num_threads(n_threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 def _packaged_model_path() -> Any:
