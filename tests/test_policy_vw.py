@@ -124,6 +124,27 @@ def test_update_puts_the_cb_label_on_the_chosen_line_only():
     assert lines[1 + decision.arm_index].startswith(f"0:-1.0:{decision.propensity!r} |A ")
 
 
+@pytest.mark.parametrize("with_stats", [False, True])
+def test_the_lines_policy_input_renders_equal_those_rendered_from_its_dicts(with_stats):
+    from ltrr.policy import GeneratorStats, PolicyInput
+    from ltrr.policy.vw import namespaces_text
+    stats = None
+    if with_stats:
+        stats = GeneratorStats()
+        stats.record("spearfishing", ARMS[NAMES.index("bm25_heavy")], 0.75)
+        stats.record_traits("spearfishing", "dense", {"new": 0.5, "popular": 0.0, "personalized": 1.0})
+    query = Query("vela moss", "vela moss", ("vela", "moss"), (), "", "spearfishing")
+    previews = {"bm25": Preview("bm25", 3, 12.5, float("nan")), "dense": Preview("dense", 0, 0.0, 0.0),
+                "structured": Preview("structured", 7, 0.25, 1e-12)}
+    built = policy_input(query, Context(device="car", user_id="u1"), ARMS, previews, taste=["hip hop", "rock"],
+                         memory_seen=True, stats=stats)
+    fresh = PolicyInput(built.shared, built.actions, built.query_class)  # no lines kept: rendered from the dicts
+    assert "_vw_lines" in built.__dict__ and "_vw_lines" not in fresh.__dict__
+    expected = ["shared " + namespaces_text(fresh.shared)] + [namespaces_text(action) for action in fresh.actions]
+    assert example_lines(built) == expected
+    assert any("arm_reward:" in line for line in expected) == with_stats
+
+
 def test_concurrent_selects_and_updates_do_not_corrupt_the_workspace():
     policy = VWPolicy("squarecb", seed=0)
     errors: list[BaseException] = []

@@ -240,3 +240,21 @@ def test_parse_survives_hostile_text(parser):
     for text in ["'; DROP TABLE entities; --", "🔥🔥 80s 🔥", "موسيقى هادئة", "a" * 10_000, "hip\x00hop"]:
         parser.parse(text)
     assert [s.value for s in parser.parse("🔥🔥 80s 🔥").slots] == ["1980-1989"]
+
+
+def test_a_repeated_text_is_parsed_once_and_the_cache_is_bounded(lexicon, monkeypatch):
+    parser = QueryParser(lexicon, cache_size=2)
+    calls = []
+    original = parser._parse
+    monkeypatch.setattr(parser, "_parse", lambda text: calls.append(text) or original(text))
+    first = parser.parse("90s hip hop")
+    assert parser.parse("90s hip hop") is first and calls == ["90s hip hop"]
+    parser.parse("chill"), parser.parse("rock")  # two more distinct texts push the first out
+    assert parser.parse("90s hip hop") == first and calls == ["90s hip hop", "chill", "rock", "90s hip hop"]
+    uncached = QueryParser(lexicon, cache_size=0)
+    assert uncached.parse("chill") == uncached.parse("chill") and not uncached._parsed
+
+
+def test_a_bad_parse_cache_size_is_refused(lexicon):
+    with pytest.raises(ValueError, match="cache_size must be an integer >= 0, got -1"):
+        QueryParser(lexicon, cache_size=-1)

@@ -14,11 +14,16 @@ How a parse runs:
    ones of equal confidence. A common word read as an artist ("love", "the") competes only when it is the
    whole query.
 4. Words no chosen reading covers form the residual; `classify` guesses the query class from slots and words.
+
+A parse depends on the text and the lexicon only, so the last `cache_size` distinct texts' parses are kept
+(LRU; a `Query` is immutable): a repeated head query is parsed once.
 """
 
 from __future__ import annotations
 
 import math
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
@@ -51,10 +56,15 @@ class _Word:
 
 
 class QueryParser:
-    """Parses query text against a catalog `Lexicon`; thread-safe once built (parse does not mutate)."""
+    """Parses query text against a catalog `Lexicon`; thread-safe. cache_size: parses kept (0: none)."""
 
-    def __init__(self, lexicon: Lexicon) -> None:
+    def __init__(self, lexicon: Lexicon, cache_size: int = 4096) -> None:
+        if not isinstance(cache_size, int) or cache_size < 0:
+            raise ValueError(f"cache_size must be an integer >= 0, got {cache_size!r}")
         self.lexicon = lexicon
+        self.cache_size = cache_size
+        self._parsed: OrderedDict[str, Query] = OrderedDict()
+        self._parsed_lock = threading.Lock()
 
     @classmethod
     def from_store(cls, store: CatalogStore, **lexicon_options) -> QueryParser:
@@ -79,6 +89,20 @@ class QueryParser:
 
     def parse(self, text: str) -> Query:
         """The parsed query; raises ValueError when `text` is empty once cleaned (see `plain_query`)."""
+        with self._parsed_lock:
+            query = self._parsed.get(text)
+            if query is not None:
+                self._parsed.move_to_end(text)
+                return query
+        query = self._parse(text)
+        if self.cache_size:
+            with self._parsed_lock:
+                self._parsed[text] = query
+                if len(self._parsed) > self.cache_size:
+                    self._parsed.popitem(last=False)
+        return query
+
+    def _parse(self, text: str) -> Query:
         base = plain_query(text)
         words = _words(base.tokens, base.normalized)
         texts = [word.text for word in words]
