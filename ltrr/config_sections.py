@@ -214,7 +214,8 @@ class PolicyConfig:
 @dataclass(frozen=True)
 class RankerConfig:
     """LightGBM LambdaMART. retrain_every: refit from the log after this many new clicks (0: only on demand);
-    min_clicks: searches with clicks needed before a first fit is attempted."""
+    min_clicks: searches with clicks needed before a first fit is attempted. position_bias_regularization:
+    shrinks the learned position factors (see `ranking/lambdamart.py` for why the default is 1, not 0)."""
 
     section: ClassVar[str] = "ranker"
     n_estimators: int = 200
@@ -222,6 +223,7 @@ class RankerConfig:
     num_leaves: int = 31
     min_data_in_leaf: int = 20
     position_bias: str = "lightgbm"
+    position_bias_regularization: float = 1.0
     retrain_every: int = 0
     min_clicks: int = 50
     seed: int = 0
@@ -233,6 +235,7 @@ class RankerConfig:
             at_least(self, name, 1)
         at_least(self, "retrain_every", 0)
         between(self, "learning_rate", 1e-6, 1.0)
+        between(self, "position_bias_regularization", 0.0, 1e6)
 
 
 @dataclass(frozen=True)

@@ -384,7 +384,8 @@ class Engine:
         options = self.config.ranker
         ranker = LambdaMartRanker(n_estimators=options.n_estimators, learning_rate=options.learning_rate,
                                   num_leaves=options.num_leaves, min_data_in_leaf=options.min_data_in_leaf,
-                                  position_bias=options.position_bias, seed=options.seed)
+                                  position_bias=options.position_bias,
+                                  position_bias_regularization=options.position_bias_regularization, seed=options.seed)
         ranker.fit(train, valid, version=self.scorer.version + 1)
         with self._lock:
             self.scorer = ranker

@@ -83,6 +83,7 @@ def test_int_is_accepted_where_a_number_is_expected():
     ({"catalog": 3}, r"catalog must be a table, got 3"),
     ({"store": {"url": 5}}, r"store\.url must be a string, got 5 \(int\)"),
     ({"retrieval": {"dense": {"build_threads": -1}}}, r"retrieval\.dense\.build_threads must be >= 0"),
+    ({"ranker": {"position_bias_regularization": -1.0}}, r"ranker\.position_bias_regularization must be"),
     ({"retrieval": {"dense": {"encoder_backend": "cuda"}}},
      r"retrieval\.dense\.encoder_backend must be one of \['onnx', 'torch'\], got 'cuda'"),
 ])

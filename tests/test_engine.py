@@ -171,7 +171,8 @@ def test_load_refuses_a_state_saved_with_another_policy(engine, tmp_path):
 
 
 def test_fit_ranker_learns_from_logged_clicks_and_survives_reopen(make_engine):
-    engine = make_engine(policy={"kind": "fixed", "fixed_arm": "equal"})  # every search retrieves something
+    engine = make_engine(policy={"kind": "fixed", "fixed_arm": "equal"},  # every search retrieves something
+                         ranker={"position_bias_regularization": 5.0})
     rng = np.random.default_rng(0)
     tracks = list(engine.store.iter_entities(kind="track"))
     for index in rng.choice(len(tracks), size=60, replace=False).tolist():
@@ -181,6 +182,7 @@ def test_fit_ranker_learns_from_logged_clicks_and_survives_reopen(make_engine):
         engine.record_click(result.request_id, target.entity_id, position=target.position)
     summary = engine.fit_ranker()
     assert summary["version"] == 1 and summary["n_searches"] == 60
+    assert engine.scorer.get_params()["position_bias_regularization"] == 5.0  # the [ranker] setting reached it
     result = engine.search("night", limit=3, explain=True)
     assert result.items[0].explanation.scorer == "lambdamart v1"
     assert engine.log.get_impression(result.request_id).ranker_version == 1
