@@ -34,7 +34,7 @@ class EntityTable:
         self.arrays = arrays
         self.row_of = {entity_id: row for row, entity_id in enumerate(text["entity_ids"])}
         self._tag_ids: np.ndarray | None = None  # see _tag_objects
-        self._tags_by_id: list[TagWeight | None] = []
+        self._tags_by_id: list[TagWeight] = []
 
     def __len__(self) -> int:
         return len(self.row_of)
@@ -86,31 +86,30 @@ class EntityTable:
         offsets = np.repeat(starts - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths)
         flat = offsets + np.arange(int(lengths.sum()))
         ids, objects = self._tag_objects()
-        names, sources = self.text["tags"], self.text["tag_sources"]
-        tags = []
-        for flat_index, tag_id in zip(flat.tolist(), ids[flat].tolist(), strict=True):
-            tag = objects[tag_id]
-            if tag is None:
-                tag = objects[tag_id] = TagWeight(names[int(self.arrays["tag_codes"][flat_index])],
-                                                  float(self.arrays["tag_weights"][flat_index]),
-                                                  sources[int(self.arrays["tag_sources"][flat_index])])
-            tags.append(tag)
+        tags = [objects[tag_id] for tag_id in ids[flat].tolist()]
         ends = np.cumsum(lengths).tolist()
         return [tuple(tags[end - length:end]) for end, length in zip(ends, lengths.tolist(), strict=True)]
 
-    def _tag_objects(self) -> tuple[np.ndarray, list[TagWeight | None]]:
+    def _tag_objects(self) -> tuple[np.ndarray, list[TagWeight]]:
         """Each tag row's id among the distinct (tag, weight, source) triples, and one shared TagWeight per id,
-        made on first use: the real catalog's 1.15M tag rows hold 86k distinct triples (an artist's genres
-        repeat on its tracks), so a pool's entities share their tag objects instead of building thousands."""
+        all made on first use: the real catalog's 1.15M tag rows hold 86k distinct triples (an artist's genres
+        repeat on its tracks), so a pool's entities share their tag objects instead of building thousands.
+        One lexsort over (tag and source code, weight bits): 0.3 s there, where np.unique(axis=0) took 2.9."""
         if self._tag_ids is None:
-            triples = np.stack([self.arrays["tag_codes"].astype(np.float64), self.arrays["tag_weights"],
-                                self.arrays["tag_sources"].astype(np.float64)], axis=1)
-            if len(triples):
-                _, inverse = np.unique(triples, axis=0, return_inverse=True)
-                self._tag_ids = inverse.reshape(-1).astype(np.int64)
-            else:
-                self._tag_ids = np.zeros(0, dtype=np.int64)
-            self._tags_by_id = [None] * (int(self._tag_ids.max()) + 1 if len(self._tag_ids) else 0)
+            codes, weights = self.arrays["tag_codes"], self.arrays["tag_weights"]
+            sources = self.arrays["tag_sources"]
+            keys = codes.astype(np.int64) * max(len(self.text["tag_sources"]), 1) + sources
+            bits = np.ascontiguousarray(weights, dtype=np.float64).view(np.int64)
+            order = np.lexsort((bits, keys))
+            starts = np.ones(len(order), dtype=bool)
+            starts[1:] = (np.diff(keys[order]) != 0) | (np.diff(bits[order]) != 0)
+            self._tag_ids = np.empty(len(order), dtype=np.int64)
+            self._tag_ids[order] = np.cumsum(starts) - 1
+            first = order[starts]
+            names, source_names = self.text["tags"], self.text["tag_sources"]
+            self._tags_by_id = [TagWeight(names[code], weight, source_names[source]) for code, weight, source in
+                                zip(codes[first].tolist(), weights[first].tolist(), sources[first].tolist(),
+                                    strict=True)]
         return self._tag_ids, self._tags_by_id
 
     def _entity(self, row: int, tags: tuple[TagWeight, ...], popularity: list[float], kind: int, year: int,

@@ -300,6 +300,24 @@ def test_the_entity_table_rebuilds_what_the_store_returns(engine):
         assert abs((copy.added_at - original.added_at).total_seconds()) < 1e-3
 
 
+def test_the_entity_table_shares_one_tag_object_per_distinct_triple():
+    from ltrr.engine_entity_table import EntityTable
+    from ltrr.types import Entity, TagWeight
+
+    rock, rock_weak = TagWeight("rock", 1.0, "artist:lastfm"), TagWeight("rock", 0.5, "artist:lastfm")
+    rock_other_source = TagWeight("rock", 1.0, "artist:spotify_genres")
+    entities = [Entity("t1", "track", "A", "demo", "1", tags=(rock, rock_weak)),
+                Entity("t2", "track", "B", "demo", "2",
+                       tags=(rock_other_source, TagWeight("rock", 1.0, "artist:lastfm"))),
+                Entity("t3", "track", "C", "demo", "3")]
+    table = EntityTable.build(entities)
+    t1, t2, t3 = table.get(["t1", "t2", "t3"])
+    assert (t1.tags, t2.tags, t3.tags) == (entities[0].tags, entities[1].tags, ())
+    assert t1.tags[0] is t2.tags[1] and t1.tags[1] is not t1.tags[0] and t2.tags[0] is not t1.tags[0]
+    assert len(table._tag_objects()[1]) == 3
+    assert EntityTable.build([Entity("t9", "track", "D", "demo", "9")]).get(["t9"])[0].tags == ()
+
+
 def test_reopening_restores_clicks_and_state_unless_told_not_to(engine):
     result = engine.search("night", limit=3)
     engine.record_click(result.request_id, result.items[0].entity_id, position=0)
