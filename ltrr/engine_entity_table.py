@@ -121,8 +121,7 @@ class EntityTable:
                       description=text["descriptions"].get(entity_id), year=None if year < 0 else year,
                       duration_ms=None if duration < 0 else duration,
                       added_at=None if math.isnan(day) else _EPOCH + timedelta(days=day),
-                      popularity=Popularity(*(None if math.isnan(v) else (v if i == 5 else int(v))
-                                              for i, v in enumerate(popularity))),
+                      popularity=_popularity(*popularity),
                       tags=tags, artist_name=text["artist_names"][row], album_name=text["album_names"][row])
 
     def save(self, directory: Path) -> None:
@@ -137,6 +136,16 @@ class EntityTable:
         names = ("kinds", "years", "durations", "added_days", "popularity", "tag_indptr", "tag_codes",
                  "tag_weights", "tag_sources")
         return cls(text, {name: np.load(directory / f"{name}.npy", allow_pickle=False) for name in names})
+
+
+def _popularity(playlists: float, followers: float, points: float, best_rank: float, plays: float,
+                source: float) -> Popularity:
+    """The Popularity of one row of the popularity array (NaN: None; the counts as ints). `x != x` is NaN's test:
+    this runs for every entity of every pool."""
+    return Popularity(None if playlists != playlists else int(playlists),
+                      None if followers != followers else int(followers), None if points != points else int(points),
+                      None if best_rank != best_rank else int(best_rank), None if plays != plays else int(plays),
+                      None if source != source else source)
 
 
 def _or(value, default):
