@@ -26,7 +26,7 @@ import logging
 import math
 import re
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -101,29 +101,30 @@ def policy_input(query: Query, context: Context, arms: Sequence[Arm], previews: 
     # plan part) once per arm: what `vw.example_lines` would render from the dicts, at a fraction of the cost.
     previews_text = {name: features_text(features) for name, features in per_generator.items()}
     rewards_text = {name: features_text(features) for name, features in rewards.items()} if rewards else {}
-    lines = ["shared " + " ".join(_group(namespace, features_text(features)) for namespace, features in shared.items())]
+    lines = ["shared " + " ".join(namespace_group(namespace, features_text(features))
+                                  for namespace, features in shared.items())]
     for arm, action in zip(arms, actions, strict=True):
         plan = [name for name, _ in arm.plan]
         reward = ""
         if stats is not None:
             reward = " ".join(text for text in (features_text({"arm_reward": action[REWARD_NAMESPACE]["arm_reward"]}),
                                                 *(rewards_text[name] for name in plan)) if text)
-        lines.append(" ".join((_group(PLAN_NAMESPACE, _plan_text(arm)),
-                               _group(PREVIEW_NAMESPACE, " ".join(previews_text[name] for name in plan
-                                                                  if previews_text.get(name))),
-                               _group(REWARD_NAMESPACE, reward))))
+        preview = " ".join(previews_text[name] for name in plan if previews_text.get(name))
+        lines.append(" ".join((namespace_group(PLAN_NAMESPACE, _plan_text(arm)),
+                               namespace_group(PREVIEW_NAMESPACE, preview), namespace_group(REWARD_NAMESPACE, reward))))
     object.__setattr__(inputs, "_vw_lines", lines)  # a cache, not a field: equality and to_json ignore it
     return inputs
 
 
-def features_text(features: Mapping[str, float]) -> str:
-    """`name:value` pairs in VW's text format for names already safe; zero and non-finite values are left out
-    (VW ignores zeros and cannot parse NaN)."""
-    return " ".join(f"{name}:{value:.9g}" for name, value in features.items()
+def features_text(features: Mapping[str, float], rename: Callable[[str], str] | None = None) -> str:
+    """`name:value` pairs in VW's text format (names through `rename` when given; else already safe); zero and
+    non-finite values are left out (VW ignores zeros and cannot parse NaN)."""
+    return " ".join(f"{name if rename is None else rename(name)}:{value:.9g}" for name, value in features.items()
                     if value != 0.0 and value - value == 0.0)  # x - x is 0.0 for a finite x, NaN for inf or NaN
 
 
-def _group(namespace: str, text: str) -> str:
+def namespace_group(namespace: str, text: str) -> str:
+    """One `|namespace pairs` group (just `|namespace` when there are none)."""
     return f"|{namespace} {text}" if text else f"|{namespace}"
 
 

@@ -56,7 +56,7 @@ from .base import (
     sample_index,
     write_policy_json,
 )
-from .features import PLAN_NAMESPACE, PolicyInput, vw_name
+from .features import PLAN_NAMESPACE, PolicyInput, features_text, namespace_group, vw_name
 
 logger = logging.getLogger(__name__)
 
@@ -216,13 +216,13 @@ def namespaces_text(namespaces: Mapping[str, Mapping[str, float]]) -> str:
                 raise ValueError(f"VW namespace names must start with a letter and hold only letters, digits or _, "
                                  f"got {namespace!r}; build the inputs with policy_input()")
             _CHECKED_NAMESPACES.add(namespace)
-        parts = [f"|{namespace}"]
-        for name, value in features.items():
-            if value != 0.0 and value - value == 0.0:  # x - x is 0.0 for a finite x, NaN for inf or NaN
-                parts.append(f"{_SAFE_NAMES.get(name) or _safe(name)}:{value:.9g}")
-        groups.append(" ".join(parts))
+        groups.append(namespace_group(namespace, features_text(features, _safe_name)))
     # An action line with nothing on it would read as the end of the multiline example.
     return " ".join(groups) or "|A"
+
+
+def _safe_name(name: str) -> str:
+    return _SAFE_NAMES.get(name) or _safe(name)
 
 
 def _safe(name: str) -> str:

@@ -109,8 +109,8 @@ class SentenceEncoder:
         return self._model
 
     def _batch_encoder(self, bulk: bool = False) -> Any:
-        """A function encoding one batch of texts, from the backend chosen (loaded on first use); `bulk`: with
-        bulk_threads."""
+        """A function encoding one batch of texts, from the backend chosen (loaded on first use); `bulk`: on
+        bulk_threads (ONNX: its own session; torch: `encode` switches the thread count)."""
         if self.backend == "onnx" and self.backend_used is None:
             try:
                 self._onnx = self._onnx_session(self.n_threads)
@@ -121,7 +121,7 @@ class SentenceEncoder:
                                "\"torch\" to silence this", error)
                 self.backend_used = "torch"
         if self._onnx is not None:
-            if bulk and self.bulk_threads != self.n_threads:
+            if bulk:
                 if self._onnx_bulk is None:
                     self._onnx_bulk = self._onnx_session(self.bulk_threads)
                 return self._onnx_bulk.encode
@@ -142,9 +142,9 @@ class SentenceEncoder:
         Batches are formed over texts sorted by length (as sentence-transformers does) so padding stays short.
         """
         texts = list(texts)
-        bulk = len(texts) > 1
+        bulk = len(texts) > 1 and self.bulk_threads != self.n_threads
         encode_batch = self._batch_encoder(bulk)
-        if self.backend_used == "torch" and bulk and self.bulk_threads != self.n_threads:
+        if bulk and self.backend_used == "torch":
             with _torch_threads(self.bulk_threads):
                 return self._encode_sorted(encode_batch, texts, batch_size, progress)
         return self._encode_sorted(encode_batch, texts, batch_size, progress)
