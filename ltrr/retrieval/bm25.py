@@ -302,8 +302,7 @@ class BM25Generator:
         found, most frequent (lowest idf) first, at most FUZZY_EXPANSIONS, weighted typo_discount ** distance."""
         if self._fuzzy is None or len(self._fuzzy) != len(self.vocabulary_):  # words were added since
             self._build_fuzzy()
-        assert self._fuzzy is not None
-        found = self._fuzzy.lookup(token)
+        found = self._fuzzy.lookup(token) if self._fuzzy is not None else []
         if not found:
             return []
         nearest = found[0][1]
