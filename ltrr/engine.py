@@ -195,11 +195,12 @@ class Engine:
             inputs, decision = timer.run("select", self._select_plan, query, context)
             lists = timer.run("generate", self._generate, query, context, decision)
             pool = timer.run("union", union, lists)
-            matrix, entities = timer.run("features", self._features, query, context, pool)
+            matrix = timer.run("features", self._features, query, context, pool)
             timer.run("traits", self._record_traits, query, pool, matrix)
             scores = timer.run("rank", self.scorer.score, matrix, self.feature_set.names)
-            result, rows = timer.run("result", build_result, new_request_id(), query, pool, entities, scores, matrix,
-                               decision, self.scorer, self.feature_set.names, limit, explain)
+            result, rows = timer.run("result", build_result, new_request_id(), query, pool, self.entities.get_many,
+                                     scores, matrix, decision, self.scorer, self.feature_set.names, limit, explain,
+                                     lists)
         impression = impression_of(result, rows, context, self.log.pseudonymize(context.user_id), inputs, matrix,
                                    self.scorer, self.feature_set.names, timer.total_ms())
         timer.run("log", self.log.record_impression, impression)
@@ -222,7 +223,7 @@ class Engine:
             pool = union([self.generators[name].generate(query, context, k) for name, k in plan])
             if len(pool) == 0:
                 return [], 0
-            matrix, _ = self._features(query, context, pool)
+            matrix = self._features(query, context, pool)
             scores = np.asarray(self.scorer.score(matrix, self.feature_set.names), dtype=np.float64)
         return [pool.items[row].entity_id for row in ranked_rows(scores, limit).tolist()], len(pool)
 
@@ -238,8 +239,8 @@ class Engine:
     def _generate(self, query: Query, context: Context, decision: Decision) -> list[list[Candidate]]:
         return [self.generators[name].generate(query, context, k) for name, k in decision.arm.plan]
 
-    def _features(self, query: Query, context: Context, pool: Pool) -> tuple[np.ndarray, list]:
-        entities = self.entities.get_many(pool.entity_ids)
+    def _features(self, query: Query, context: Context, pool: Pool) -> np.ndarray:
+        entities = self.entities.columns(pool.entity_ids)
         memory = self.generators.get("memory")
         ctr = impressions = None
         if isinstance(memory, MemoryGenerator):
@@ -247,7 +248,7 @@ class Engine:
         batch = FeatureInput(query=query, context=context, pool=pool, entities=entities,
                              generators=tuple(self.generators), profile=self._profile(context), memory_ctr=ctr,
                              memory_impressions=impressions, now=request_time(context))
-        return self.feature_set.build(batch), entities
+        return self.feature_set.build(batch)
 
     def _record_traits(self, query: Query, pool: Pool, matrix: np.ndarray) -> None:
         """What share of each called generator's candidates were new, popular or to the user's taste: running

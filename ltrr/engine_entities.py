@@ -8,6 +8,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 
 from .engine_entity_table import EntityTable
+from .features.columns import PoolColumns
 from .store import CatalogStore
 from .types import Entity, UserProfile
 
@@ -48,6 +49,15 @@ class EntityCache:
             while len(self._entities) > self.max_entities:
                 self._entities.popitem(last=False)
         return [found[entity_id] for entity_id in entity_ids]
+
+    def columns(self, entity_ids: Sequence[str]) -> PoolColumns:
+        """The entities' feature columns, in the order of `entity_ids`: from the entity table without making
+        objects, or (when one is not in the table: written after the index build) from `get_many`."""
+        if self.table is not None:
+            found = self.table.columns(entity_ids)
+            if found is not None:
+                return found
+        return PoolColumns.from_entities(self.get_many(entity_ids))
 
     def user(self, user_id: str) -> UserProfile | None:
         """The user's profile, or None when the store has none."""

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .features.columns import PoolColumns, days_since_epoch
 from .types import Entity, Popularity, TagWeight
 
 KINDS = ("track", "artist", "album", "playlist")
@@ -78,6 +79,31 @@ class EntityTable:
                       strict=True)
         return [self._entity(int(row), next(tags), next(popularity), *next(columns)) if row >= 0 else None
                 for row in rows.tolist()]
+
+    def columns(self, entity_ids: Sequence[str]) -> PoolColumns | None:
+        """The entities' feature columns gathered straight from the arrays (no `Entity` objects); None when an
+        id is not in the table."""
+        row_of = self.row_of
+        rows = [row_of.get(entity_id, -1) for entity_id in entity_ids]
+        if rows and min(rows) < 0:
+            return None
+        index = np.array(rows, dtype=np.int64)
+        text, arrays = self.text, self.arrays
+        years = arrays["years"][index].astype(np.float64)
+        years[years <= 0] = np.nan  # -1: unknown; 0: a placeholder year, as `Entity.year or NaN` reads it
+        indptr = arrays["tag_indptr"]
+        starts, lengths = indptr[index], indptr[index + 1] - indptr[index]
+        flat = np.repeat(starts - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths) + np.arange(
+            int(lengths.sum()))
+        tag_names = text["tags"]
+        names, artist_ids = text["names"], text["artist_ids"]
+        artist_names, album_names = text["artist_names"], text["album_names"]
+        return PoolColumns(list(entity_ids), [KINDS[kind] for kind in arrays["kinds"][index].tolist()],
+                           [names[row] for row in rows], [artist_ids[row] for row in rows],
+                           [artist_names[row] for row in rows], [album_names[row] for row in rows], years,
+                           arrays["added_days"][index], arrays["popularity"][index], lengths.astype(np.int64),
+                           [tag_names[code] for code in arrays["tag_codes"][flat].tolist()],
+                           arrays["tag_weights"][flat])
 
     def _tags(self, rows: np.ndarray) -> list[tuple[TagWeight, ...]]:
         """Each row's tags, from one gather over the CSR arrays (per-row numpy slicing costs far more)."""
@@ -153,4 +179,4 @@ def _or(value, default):
 
 
 def _day(moment: datetime | None) -> float:
-    return np.nan if moment is None else (moment.replace(tzinfo=None) - _EPOCH) / timedelta(days=1)
+    return days_since_epoch(moment)

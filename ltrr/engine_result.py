@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -11,7 +11,7 @@ from .feedback.records import utc_now
 from .policy import PolicyInput
 from .result import Explanation, ResultItem, SearchResult, SourceHit
 from .retrieval.base import Pool
-from .types import Context, Decision, Entity, Query
+from .types import Candidate, Context, Decision, Entity, Query
 
 
 def ranked_rows(scores: np.ndarray, limit: int) -> np.ndarray:
@@ -20,20 +20,26 @@ def ranked_rows(scores: np.ndarray, limit: int) -> np.ndarray:
     return np.argsort(-keys, kind="stable")[:limit]
 
 
-def build_result(request_id: str, query: Query, pool: Pool, entities: Sequence[Entity], scores: np.ndarray,
-                 matrix: np.ndarray, decision: Decision, scorer, feature_names: Sequence[str], limit: int,
-                 explain: bool) -> tuple[SearchResult, np.ndarray]:
-    """The result, and the pool rows of its items (in result order)."""
+def build_result(request_id: str, query: Query, pool: Pool, lookup: Callable[[Sequence[str]], Sequence[Entity]],
+                 scores: np.ndarray, matrix: np.ndarray, decision: Decision, scorer, feature_names: Sequence[str],
+                 limit: int, explain: bool, lists: Sequence[Sequence[Candidate]] = ()
+                 ) -> tuple[SearchResult, np.ndarray]:
+    """The result, and the pool rows of its items (in result order). `lookup`: entity ids -> their entities
+    (called for the shown items only); `lists`: the planned generators' candidate lists, in plan order (for
+    `SearchResult.retrieved`)."""
     rows = ranked_rows(np.asarray(scores, dtype=np.float64), limit)
     explanations = _explanations(matrix[rows], scorer, feature_names, decision) if explain else [None] * len(rows)
+    shown = lookup([pool.items[row].entity_id for row in rows.tolist()])
     items = []
-    for position, (row, explanation) in enumerate(zip(rows.tolist(), explanations)):
-        pooled, entity = pool.items[row], entities[row]
+    for position, (row, entity, explanation) in enumerate(zip(rows.tolist(), shown, explanations)):
+        pooled = pool.items[row]
         sources = tuple(SourceHit(c.source, c.rank, c.score) for c in pooled.sources)
         artist = entity.artist_name if entity.kind in ("track", "album") else None
         items.append(ResultItem(position, entity.entity_id, entity.kind, entity.name, artist, float(scores[row]),
                                 sources, explanation))
-    return SearchResult(request_id, query, tuple(items), decision, {}, len(pool)), rows
+    retrieved = {name: tuple(candidate.entity_id for candidate in candidates)
+                 for (name, _), candidates in zip(decision.arm.plan, lists)}
+    return SearchResult(request_id, query, tuple(items), decision, {}, len(pool), retrieved), rows
 
 
 def _explanations(rows: np.ndarray, scorer, feature_names: Sequence[str], decision: Decision) -> list[Explanation]:

@@ -10,7 +10,8 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from .types import Decision, EntityKind, Query
@@ -64,7 +65,9 @@ class ResultItem:
 class SearchResult:
     """One search: the request id to report clicks with, the items, the plan decision and stage timings (ms).
 
-    n_candidates: entities in the pool the ranker scored (the union of the plan's lists).
+    n_candidates: entities in the pool the ranker scored (the union of the plan's lists). retrieved: each
+    planned generator's list, as entity ids best first (what it contributed to the pool, shown or not): for
+    recall and attribution analysis without retrieving again.
     """
 
     request_id: str
@@ -73,6 +76,7 @@ class SearchResult:
     decision: Decision
     timings_ms: dict[str, float]
     n_candidates: int
+    retrieved: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape of `ltrr search --json`."""

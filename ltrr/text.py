@@ -28,6 +28,20 @@ _CREDIT_SPLIT = re.compile(
 )
 
 
+_PLAIN = re.compile(r"[a-z0-9 ]*")
+_FEATURING_WORD = re.compile(r"\s(?:feat|ft|featuring)\b")
+
+
+def _plain(text: str) -> str | None:
+    """`text` lower-cased when it holds only ASCII letters, digits and spaces (no punctuation, accents or other
+    whitespace), else None: such text folds, keys and tokenizes by splitting on spaces, which the fast paths
+    below do (the same results as the general path, checked in tests/test_text.py)."""
+    if not text.isascii():
+        return None
+    lower = text.lower()
+    return lower if _PLAIN.fullmatch(lower) else None
+
+
 def fold(text: str) -> str:
     """Lower-case, strip accents, apply NFKC compatibility forms, collapse whitespace."""
     if text.isascii():  # fast path: nothing to decompose
@@ -43,6 +57,15 @@ def name_key(text: str) -> str:
     >>> name_key("Beyoncé"), name_key("AC/DC"), name_key("The Weeknd"), name_key("Simon & Garfunkel")
     ('beyonce', 'acdc', 'weeknd', 'simon and garfunkel')
     """
+    plain = _plain(text)
+    if plain is not None:
+        key = " ".join(plain.split())
+        return key[4:] if key.startswith("the ") and len(key) > 4 else key
+    return _name_key(text)
+
+
+def _name_key(text: str) -> str:
+    """`name_key` without the fast path."""
     folded = fold(text).replace("&", " and ")
     joined = _INNER_PUNCT.sub("", folded)
     key = _SPACE.sub(" ", _NON_WORD.sub(" ", joined)).strip()
@@ -66,7 +89,15 @@ def title_key(title: str) -> str:
     >>> title_key("Yesterday - Remastered 2009"), title_key("Closer (feat. Halsey)"), title_key("HUMBLE.")
     ('yesterday', 'closer', 'humble')
     """
-    return name_key(strip_version(title)) or name_key(title)
+    plain = _plain(title)
+    if plain is not None and not _FEATURING_WORD.search(plain):  # nothing for strip_version to drop
+        return name_key(title)
+    return _title_key(title)
+
+
+def _title_key(title: str) -> str:
+    """`title_key` without the fast path."""
+    return _name_key(strip_version(title)) or _name_key(title)
 
 
 def credit_artists(credit: str) -> list[str]:
@@ -88,6 +119,14 @@ def tokenize(text: str) -> list[str]:
     >>> tokenize("AC/DC - Back in Black"), tokenize("P!nk"), tokenize("2Pac feat. Beyoncé")
     (['acdc', 'ac', 'dc', 'back', 'in', 'black'], ['pnk', 'nk'], ['2pac', 'feat', 'beyonce'])
     """
+    plain = _plain(text)
+    if plain is not None:
+        return plain.split()
+    return _tokenize(text)
+
+
+def _tokenize(text: str) -> list[str]:
+    """`tokenize` without the fast path."""
     tokens: list[str] = []
     for match in _WORD.finditer(fold(text)):
         word = match.group()

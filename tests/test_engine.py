@@ -17,7 +17,7 @@ from ltrr.engine import Engine
 from ltrr.errors import ConfigError, UnknownEntityError, UnknownRequestError
 from ltrr.store import CatalogStore
 from ltrr.synthetic import generate_catalog, write_catalog
-from ltrr.types import Context
+from ltrr.types import Candidate, Context
 
 SMALL = {"catalog": {"synthetic": {"n_artists": 25, "n_playlists": 20, "n_users": 10}},
          "retrieval": {"encoder": "hashing", "dense": {"exact": True}}}
@@ -85,6 +85,20 @@ def test_search_reads_like_the_architecture(engine):
     retrieved = {source.generator for item in result.items for source in item.sources}
     assert {(generator, "new") for generator in retrieved} <= traits
 
+
+
+def test_search_result_keeps_each_planned_generators_list(engine):
+    track = a_track(engine)
+    result = engine.search(f"{track.artist_name} {track.name}", limit=3)
+    plan = dict(result.decision.arm.plan)
+    assert set(result.retrieved) == set(plan)
+    for name, ids in result.retrieved.items():
+        assert len(ids) <= plan[name] and len(set(ids)) == len(ids)
+    pooled = set().union(*map(set, result.retrieved.values()))
+    assert len(pooled) == result.n_candidates  # the pool is exactly the union of the lists
+    for item in result.items:  # each shown item's sources are the lists that hold it, at its rank there
+        for source in item.sources:
+            assert result.retrieved[source.generator][source.rank] == item.entity_id
 
 @pytest.mark.parametrize("kwargs, error, message", [
     ({"text": "   "}, ValueError, "query text is empty"),
@@ -317,6 +331,38 @@ def test_the_entity_table_shares_one_tag_object_per_distinct_triple():
     assert len(table._tag_objects()[1]) == 3
     assert EntityTable.build([Entity("t9", "track", "D", "demo", "9")]).get(["t9"])[0].tags == ()
 
+
+def test_table_columns_give_the_features_the_entities_give(engine):
+    """Features read columns gathered from the entity table; built from the store's Entity objects instead,
+    every feature of the same pool is the same (dates to a microsecond)."""
+    from ltrr.engine_entity_table import EntityTable
+    from ltrr.features import FeatureInput
+    from ltrr.features.columns import PoolColumns
+    from ltrr.retrieval.base import union
+    from ltrr.types import Entity, Popularity, TagWeight
+
+    stored = list(engine.store.iter_entities())
+    odd = Entity("odd", "track", "Odd (Live) - Remastered 2009", "demo", "odd", year=0, artist_name="The Odd",
+                 popularity=Popularity(playlist_count=3, source_popularity=41.5),
+                 tags=(TagWeight("Hip-Hop", 0.75, "artist:lastfm"), TagWeight("hip hop", 0.5, "spotify")))
+    entities = [odd, *stored[::3]]
+    table = EntityTable.build(entities)
+    columns = table.columns([e.entity_id for e in entities])
+    assert table.columns(["odd", "missing"]) is None
+    assert columns.tag_names[:2] == ["Hip-Hop", "hip hop"] and np.isnan(columns.years[0])
+    track = a_track(engine)
+    profile = engine.entities.user(next(iter(engine.store.iter_users())).user_id)
+    query = engine.parser.parse(f"{track.artist_name} {track.name} rock 1990s")
+    pool = union([engine.generators["bm25"].generate(query, Context(), 50), [
+        Candidate(e.entity_id, e.kind, "dense", 0.5, rank) for rank, e in enumerate(entities[:30])]])
+    by_id = {e.entity_id: e for e in entities + stored}
+    pooled = [by_id[i] for i in pool.entity_ids]
+    objects = FeatureInput(query, Context(device="car"), pool, pooled, tuple(engine.generators), profile)
+    from_table = replace(objects, entities=EntityTable.build(pooled).columns(pool.entity_ids))
+    assert isinstance(from_table.entities, PoolColumns) and from_table.columns is from_table.entities
+    a, b = engine.feature_set.build(objects), engine.feature_set.build(from_table)
+    assert a.shape == (len(pool), len(engine.feature_set.names)) and np.isnan(a).any()
+    np.testing.assert_allclose(b, a, rtol=0, atol=1e-9, equal_nan=True)  # NaN where NaN, else equal
 
 def test_reopening_restores_clicks_and_state_unless_told_not_to(engine):
     result = engine.search("night", limit=3)

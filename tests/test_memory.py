@@ -206,6 +206,18 @@ def test_typo_index_matches_brute_force(monkeypatch, sort_share):
     assert typo.similar("lvoe") == [("love", 1)] and typo.similar("night markte") == [("night market", 1)]
 
 
+def test_typo_lookups_remembered_for_built_keys_still_find_keys_added_later():
+    typo = TypoIndex.build(StringTable.of(["night drive", "love", "slow tide"]))
+    assert typo.similar("nigth drive") == [("night drive", 1)]
+    assert typo.similar("lvoe") == [("love", 1)]
+    twin = typo.copy()  # shares the remembered built matches, not the keys added later
+    typo.add(["night drives", "lvoes", "vloe", "olve"])  # an insertion, a swap, and two edits of "lvoe"
+    assert typo.similar("nigth drive") == [("night drive", 1)]  # "night drives" is two edits from the query
+    assert typo.similar("night drive") == [("night drives", 1)]
+    assert typo.similar("lvoe") == [("love", 1), ("lvoes", 1), ("vloe", 1)]
+    assert twin.similar("night drive") == [] and twin.similar("lvoe") == [("love", 1)]
+    assert typo._built_matches is twin._built_matches and "lvoe" in typo._built_matches
+
 def test_bounded_distance_by_hand():
     assert bounded_distance("kitten", "sitting", 3) == 3
     assert bounded_distance("kitten", "sitting", 2) == 3  # over the limit: limit + 1

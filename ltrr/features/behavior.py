@@ -11,8 +11,8 @@ from datetime import datetime
 
 import numpy as np
 
-from ..types import Entity, UserProfile
-from .lexical import artist_name, name_terms
+from ..types import UserProfile
+from .lexical import name_terms
 from .registry import FeatureInput, feature
 from .slots import tag_key, tag_matrix
 
@@ -30,11 +30,9 @@ def _artist_weights(profile: UserProfile) -> dict[str, float]:
     return weights
 
 
-def _artist_affinity(entity: Entity, weights: dict[str, float]) -> float:
-    artist_id = entity.entity_id if entity.kind == "artist" else entity.artist_id
+def _artist_affinity(artist_id: str | None, name: str | None, weights: dict[str, float]) -> float:
     if artist_id is not None and artist_id in weights:
         return weights[artist_id]
-    name = artist_name(entity)
     return weights.get(name_terms(name)[0], 0.0) if name else 0.0
 
 
@@ -45,7 +43,9 @@ def artist_affinity(batch: FeatureInput) -> np.ndarray:
     if batch.profile is None:
         return np.full(batch.size, np.nan)
     weights = _artist_weights(batch.profile)
-    return np.fromiter((_artist_affinity(entity, weights) for entity in batch.entities), np.float64, batch.size)
+    columns = batch.columns
+    return np.fromiter((_artist_affinity(artist_id, name, weights) for artist_id, name
+                        in zip(columns.own_artist_ids, columns.own_artist_names)), np.float64, batch.size)
 
 
 @feature("user.tag_affinity")

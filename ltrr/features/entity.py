@@ -6,32 +6,21 @@ sources say nothing: "unknown" and "zero" are different facts, and LightGBM trea
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from itertools import chain
-from operator import attrgetter
+from datetime import UTC
 
 import numpy as np
 
 from ..retrieval.memory_predict import _POPULARITY_SCALES  # the one definition of the popularity level
 from ..types import ENTITY_KINDS
+from .columns import POPULARITY_SIGNALS, days_since_epoch
 from .registry import FeatureInput, feature
 
 NEW_DAYS = 30  # an entity added within this many days of `now` is new
-_SIGNALS = ("playlist_count", "follower_sum", "chart_points", "chart_best_rank", "play_count", "source_popularity")
-_COLUMN = {name: j for j, name in enumerate(_SIGNALS)}
-_read_signals = attrgetter(*_SIGNALS)
-
-
-def _signal_table(batch: FeatureInput) -> np.ndarray:
-    """(n, 6) raw popularity signals in `_SIGNALS` order, float64, NaN where None."""
-    values = chain.from_iterable(map(_read_signals, (entity.popularity for entity in batch.entities)))
-    flat = np.fromiter((np.nan if value is None else value for value in values), np.float64,
-                       batch.size * len(_SIGNALS))
-    return flat.reshape(batch.size, len(_SIGNALS))
+_COLUMN = {name: j for j, name in enumerate(POPULARITY_SIGNALS)}
 
 
 def _signal(batch: FeatureInput, name: str) -> np.ndarray:
-    return batch.derived(_signal_table)[:, _COLUMN[name]].copy()
+    return batch.columns.popularity[:, _COLUMN[name]].copy()
 
 
 def _log_signal(batch: FeatureInput, name: str) -> np.ndarray:
@@ -77,7 +66,7 @@ def source_popularity(batch: FeatureInput) -> np.ndarray:
 def _popularity_level(batch: FeatureInput) -> np.ndarray:
     """`memory_predict.popularity_level`, vectorized: the highest of log1p(count) / log1p(scale) and
     source_popularity / 100, in [0, 1]; NaN when the entity has no signal at all."""
-    table = batch.derived(_signal_table)
+    table = batch.columns.popularity
     levels = [np.log1p(np.maximum(table[:, _COLUMN[name]], 0.0)) / np.log1p(scale)
               for name, scale in _POPULARITY_SCALES.items()]
     levels.append(table[:, _COLUMN["source_popularity"]] / 100.0)
@@ -103,16 +92,9 @@ def popularity_normalized(batch: FeatureInput) -> np.ndarray:
     return level / top if top > 0 else np.zeros(batch.size)
 
 
-def _naive_utc(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is None else moment.astimezone(UTC).replace(tzinfo=None)
-
-
 def _age_days(batch: FeatureInput) -> np.ndarray:
-    now = _naive_utc(batch.now)
-    seconds = [np.nan if entity.added_at is None else (now - _naive_utc(entity.added_at)).total_seconds()
-               for entity in batch.entities]
     # clipped at 0: an entity dated slightly in the future (clock skew) is as new as one added now
-    return np.maximum(np.array(seconds, dtype=np.float64).reshape(batch.size) / 86_400.0, 0.0)
+    return np.maximum(days_since_epoch(batch.now) - batch.columns.added_days, 0.0)  # NaN stays NaN
 
 
 @feature("entity.age_days")
@@ -130,21 +112,17 @@ def is_new(batch: FeatureInput) -> np.ndarray:
 @feature("entity.release_age_years")
 def release_age_years(batch: FeatureInput) -> np.ndarray:
     """Years from the release year to `now`'s year (>= 0); NaN when the year is unknown."""
-    return np.maximum(_naive_utc(batch.now).year - entity_years(batch), 0.0)
-
-
-def _years(batch: FeatureInput) -> np.ndarray:
-    # year 0 is a placeholder, not a date
-    return np.array([entity.year or np.nan for entity in batch.entities], dtype=np.float64).reshape(batch.size)
+    now = batch.now if batch.now.tzinfo is None else batch.now.astimezone(UTC)
+    return np.maximum(now.year - entity_years(batch), 0.0)
 
 
 def entity_years(batch: FeatureInput) -> np.ndarray:
-    """(n,) release years, NaN when unknown; computed once per input."""
-    return batch.derived(_years)
+    """(n,) release years, NaN when unknown."""
+    return batch.columns.years
 
 
 def _kinds(batch: FeatureInput) -> np.ndarray:
-    return np.array([entity.kind for entity in batch.entities], dtype=object)
+    return np.array(batch.columns.kinds, dtype=object).reshape(batch.size)
 
 
 def entity_kinds(batch: FeatureInput) -> np.ndarray:

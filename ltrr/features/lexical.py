@@ -17,7 +17,7 @@ from functools import lru_cache
 import numpy as np
 
 from ..text import name_key, title_key, tokenize
-from ..types import Entity, Query
+from ..types import Query
 from .edit import edit_similarity
 from .registry import FeatureInput, feature
 
@@ -36,18 +36,12 @@ def name_terms(name: str) -> tuple[str, frozenset[str]]:
     return name_key(name), frozenset(tokenize(name))
 
 
-def artist_name(entity: Entity) -> str | None:
-    """The name of the entity's artist: its own name for an artist, None for a playlist or when unknown."""
-    return entity.name if entity.kind == "artist" else entity.artist_name
-
-
 def _titles(batch: FeatureInput) -> list[tuple[str, frozenset[str]]]:
-    return [_title_terms(entity.name) for entity in batch.entities]
+    return [_title_terms(name) for name in batch.columns.names]
 
 
 def _artists(batch: FeatureInput) -> list[tuple[str, frozenset[str]] | None]:
-    names = [artist_name(entity) for entity in batch.entities]
-    return [name_terms(name) if name else None for name in names]
+    return [name_terms(name) if name else None for name in batch.columns.own_artist_names]
 
 
 def titles(batch: FeatureInput) -> list[tuple[str, frozenset[str]]]:
@@ -117,10 +111,10 @@ def query_coverage(batch: FeatureInput) -> np.ndarray:
     """Share of the query's tokens found in the title, artist or album name together ("mercy kanye" -> 1.0
     for Kanye West's "Mercy"); NaN for a query without tokens."""
     found = []
-    for entity, (_, title_tokens), artist in zip(batch.entities, titles(batch), artists(batch)):
+    for album, (_, title_tokens), artist in zip(batch.columns.album_names, titles(batch), artists(batch)):
         tokens = title_tokens | (artist[1] if artist else frozenset())
-        if entity.album_name:
-            tokens |= name_terms(entity.album_name)[1]
+        if album:
+            tokens |= name_terms(album)[1]
         found.append(tokens)
     return _share(frozenset(batch.query.tokens), found)
 

@@ -28,6 +28,7 @@ import numpy as np
 
 from ..retrieval.base import Pool
 from ..types import Context, Entity, Query, UserProfile
+from .columns import PoolColumns
 
 logger = logging.getLogger(__name__)
 
@@ -69,16 +70,17 @@ def _utc_now() -> datetime:
 class FeatureInput:
     """Everything the features of one request read; every array is aligned with `pool.items`.
 
-    entities: the catalog entity of each pooled item, in pool order. generators: every generator name the
-    engine has (not only those the request called), which fixes the per-source columns. profile: the user's
-    taste when known. memory_ctr: (n,) the memory index's posterior click-through estimate for (query,
+    entities: the catalog entity of each pooled item, in pool order, as `Entity` objects or as `PoolColumns`
+    (what features read: `columns`; the engine passes columns). generators: every generator name the engine
+    has (not only those the request called), which fixes the per-source columns. profile: the user's taste
+    when known. memory_ctr: (n,) the memory index's posterior click-through estimate for (query,
     entity), NaN where it has none; memory_impressions: (n,) how often the pair was shown. now: naive UTC.
     """
 
     query: Query
     context: Context
     pool: Pool
-    entities: Sequence[Entity]
+    entities: Sequence[Entity] | PoolColumns
     generators: tuple[str, ...]
     profile: UserProfile | None = None
     memory_ctr: np.ndarray | None = None
@@ -90,12 +92,20 @@ class FeatureInput:
         if len(self.entities) != n:
             raise ValueError(f"entities must align with pool.items: got {len(self.entities)} entities for a pool of "
                              f"{n}; look every pooled id up, in pool order")
-        if any(entity.entity_id != item.entity_id for entity, item in zip(self.entities, self.pool.items)):
+        ids = self.entities.entity_ids if isinstance(self.entities, PoolColumns) else [
+            entity.entity_id for entity in self.entities]
+        if any(entity_id != item.entity_id for entity_id, item in zip(ids, self.pool.items)):
             raise ValueError("entities must be in pool order (entities[i].entity_id == pool.items[i].entity_id)")
         for name in ("memory_ctr", "memory_impressions"):
             values = getattr(self, name)
             if values is not None and np.shape(values) != (n,):
                 raise ValueError(f"{name} must have shape ({n},) like the pool, got {np.shape(values)}")
+
+    @cached_property
+    def columns(self) -> PoolColumns:
+        """The entities' attributes column by column (what every entity feature reads)."""
+        entities = self.entities
+        return entities if isinstance(entities, PoolColumns) else PoolColumns.from_entities(entities)
 
     @property
     def size(self) -> int:

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import chain
 
 import numpy as np
 
@@ -44,17 +43,17 @@ class TagMatrix:
 
 
 def _tag_matrix(batch: FeatureInput) -> TagMatrix:
-    counts = np.fromiter((len(entity.tags) for entity in batch.entities), np.int64, batch.size)
-    tags = list(chain.from_iterable(entity.tags for entity in batch.entities))
+    columns_of = batch.columns
+    names = columns_of.tag_names
     columns: dict[str, int] = {}
     column_of: dict[str, int] = {}  # raw tag -> column: tag_key once per distinct raw tag of the pool
-    for raw in dict.fromkeys(tag.tag for tag in tags):
+    for raw in dict.fromkeys(names):
         column_of[raw] = columns.setdefault(tag_key(raw), len(columns))
     weights = np.zeros((batch.size, len(columns)))
-    rows = np.repeat(np.arange(batch.size), counts)
-    found = np.fromiter((column_of[tag.tag] for tag in tags), np.int64, len(tags))
+    rows = np.repeat(np.arange(batch.size), columns_of.tag_counts)
+    found = np.fromiter((column_of[raw] for raw in names), np.int64, len(names))
     # np.maximum.at: two raw tags with one key ("hip-hop", "hip hop") keep the higher weight
-    np.maximum.at(weights, (rows, found), np.fromiter((tag.weight for tag in tags), np.float64, len(tags)))
+    np.maximum.at(weights, (rows, found), columns_of.tag_weights)
     return TagMatrix(weights, columns)
 
 

@@ -31,6 +31,7 @@ from scipy import sparse
 Filter = Callable[[np.ndarray], np.ndarray]  # ascending doc ids -> bool mask of the docs to keep
 HEAD_MIN_DF = 4096
 HEAD_SIZE = 1024
+COUNT_BY_SORTING = 2_000  # up to this many postings, counting distinct docs by sorting beats marking a bitmap
 SPARSE_MAX_POSTINGS = 20_000  # up to this many postings, merging lists by sorting beats a dense accumulator
 _MARGIN = 1e-5  # relative slack on thresholds: dense accumulation rounds in float32
 
@@ -281,10 +282,12 @@ def count_matches(index: BM25Index, query: Sequence[tuple[int, float]], keep: Fi
     terms = index.terms(query)
     if len(terms) == 1 and keep is None and index.all_live:
         return len(terms[0].docs)
-    if sum(len(term.docs) for term in terms) <= SPARSE_MAX_POSTINGS:
+    if sum(len(term.docs) for term in terms) <= COUNT_BY_SORTING:
         docs = np.unique(np.concatenate([term.docs for term in terms])) if terms else np.zeros(0, np.int64)
-    else:
-        hit, _ = _accumulated(index, terms)
+    else:  # marking a bitmap is linear in the postings; sorting them is not
+        hit = np.zeros(index.n_docs, dtype=bool)
+        for term in terms:
+            hit[term.docs] = True
         if keep is None and index.all_live:
             return int(np.count_nonzero(hit))
         docs = np.flatnonzero(hit)

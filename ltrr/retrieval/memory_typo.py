@@ -13,6 +13,7 @@ Allowed distance by key length (code points): 0 below 4, 1 below 10, else 2.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from .string_table import StringTable
 LOOKUP_BUDGET = 1_000_000
 MAX_VERIFIED = 2_000
 SORT_SHARE = 0.125  # merged postings shorter than this share of the key count are counted by sorting
+MEMO_SIZE = 1 << 15  # query keys whose matches among the built keys are remembered
 
 
 def max_distance(length: int) -> int:
@@ -77,6 +79,16 @@ def bounded_distance(a: str, b: str, limit: int) -> int:
     return previous[-1]
 
 
+@dataclass(frozen=True, slots=True)
+class _BuiltMatches:
+    """What a lookup found among the built keys: (key, distance) pairs (distance may exceed the limit), the
+    trigram codes the filter counted, and how many of them a key must share (reused for keys added later)."""
+
+    found: tuple[tuple[str, int], ...]
+    chosen: tuple[int, ...]
+    need: int
+
+
 class TypoIndex:
     """Padded-trigram index over a StringTable of keys, plus a dict for keys added later."""
 
@@ -89,6 +101,8 @@ class TypoIndex:
         self.lengths = lengths  # int32 key length in code points, per key row
         self.extra: dict[int, set[str]] = {}  # trigram -> keys added after the build
         self.extra_keys: set[str] = set()
+        # key -> what `similar` finds among the built keys (they never change): shared with every copy.
+        self._built_matches: dict[str, _BuiltMatches] = {}
 
     @classmethod
     def build(cls, keys: StringTable, chunk_size: int = 50_000) -> TypoIndex:
@@ -147,6 +161,7 @@ class TypoIndex:
     def copy(self) -> TypoIndex:
         """An index sharing the built trigram arrays (read-only) with its own copy of the keys added later."""
         twin = TypoIndex(self.keys, self.codes, self.indptr, self.postings, self.lengths)
+        twin._built_matches = self._built_matches
         twin.extra = {code: set(keys) for code, keys in self.extra.items()}
         twin.extra_keys = set(self.extra_keys)
         return twin
@@ -161,20 +176,39 @@ class TypoIndex:
     def similar(self, key: str) -> list[tuple[str, int]]:
         """(known key, edit distance) for keys within max_distance(len(key)), closest first; `key` excluded."""
         limit = max_distance(len(key))
-        query = sorted(trigram_codes(key))
-        if limit == 0 or len(query) < 3 * limit + 1:
+        if limit == 0 or len(trigram_codes(key)) < 3 * limit + 1:
             return []
-        candidates = dict.fromkeys(self._candidates(query, key, limit))
-        found = {other: bounded_distance(key, other, limit) for other in candidates}
-        found.update((other, 1) for other in self._transposed(key))
+        built = self._built_matches.get(key)
+        if built is None:
+            built = self._match_built(key, limit)
+        found = dict(built.found)
+        extra = self._extra_candidates(built.chosen, built.need, key, limit) if self.extra else []
+        found.update((other, bounded_distance(key, other, limit)) for other in extra if other not in found)
+        found.update((other, 1) for other in self._transposed(key, built=False))
         return sorted(((other, d) for other, d in found.items() if 0 < d <= limit), key=lambda item: (item[1], item[0]))
 
-    def _transposed(self, key: str) -> list[str]:
-        """Known keys that are `key` with two adjacent characters swapped (one edit, not Levenshtein's two)."""
-        variants = {key[:i] + key[i + 1] + key[i] + key[i + 2:] for i in range(len(key) - 1) if key[i] != key[i + 1]}
-        return [v for v in variants if v in self.extra_keys or self.keys.find(v) >= 0]
+    def _match_built(self, key: str, limit: int) -> _BuiltMatches:
+        """What `similar` finds among the built keys, remembered (a bounded memo: the oldest entry goes first)."""
+        query = sorted(trigram_codes(key))
+        candidates, chosen, need = self._candidates(query, key, limit)
+        found = {other: bounded_distance(key, other, limit) for other in dict.fromkeys(candidates)}
+        found.update((other, 1) for other in self._transposed(key, built=True))
+        matches = _BuiltMatches(tuple(found.items()), tuple(chosen), need)
+        if len(self._built_matches) >= MEMO_SIZE:
+            self._built_matches.pop(next(iter(self._built_matches)), None)
+        self._built_matches[key] = matches
+        return matches
 
-    def _candidates(self, query: list[int], key: str, limit: int) -> list[str]:
+    def _transposed(self, key: str, *, built: bool) -> list[str]:
+        """Known keys (built ones, or those added later) that are `key` with two adjacent characters swapped
+        (one edit, not Levenshtein's two)."""
+        variants = {key[:i] + key[i + 1] + key[i] + key[i + 2:] for i in range(len(key) - 1) if key[i] != key[i + 1]}
+        if built:
+            return [v for v in variants if self.keys.find(v) >= 0]
+        return [v for v in variants if v in self.extra_keys]
+
+    def _candidates(self, query: list[int], key: str, limit: int) -> tuple[list[str], list[int], int]:
+        """(built keys passing the trigram filter, the trigram codes it counted, how many each must share)."""
         codes = np.asarray(query, dtype=np.int64)
         slots = np.minimum(np.searchsorted(self.codes, codes), len(self.codes) - 1)
         known = self.codes[slots] == codes
@@ -194,7 +228,7 @@ class TypoIndex:
                 rows = np.flatnonzero(np.bincount(merged, minlength=len(self.lengths)) >= need)
             rows = rows[np.abs(self.lengths[rows] - len(key)) <= limit][:MAX_VERIFIED]
             found = [self.keys[row] for row in rows.tolist()]
-        return found + self._extra_candidates([query[i] for i in chosen.tolist()], need, key, limit)
+        return found, [query[i] for i in chosen.tolist()], need
 
     def _extra_candidates(self, chosen: list[int], need: int, key: str, limit: int) -> list[str]:
         counts: dict[str, int] = {}

@@ -37,6 +37,7 @@ from ..evaluation.metrics import ndcg_at
 from ..feedback.recent import RecentFeedbackLog
 from ..policy.base import Policy
 from ..progress import StageFactory, no_progress
+from ..result import SearchResult
 from .oracle import OraclePolicy
 from .scenario import Scenario, expand_policies
 from .shared import SharedGenerator, deepest_k, share_generators
@@ -229,7 +230,7 @@ class Replay:
                 deepest = {name: engine.generators[name].generate(query, context, k) for name, k in self.depth.items()}
                 run.oracle.prepare(deepest, intent.relevance, self._expected_reward(engine, query, context, intent))
             result = engine.search(text, context, limit=self.spec.limit)
-            retrieved_by, in_union = _attribution(engine, result, context, intent.relevance)
+            retrieved_by, in_union = _attribution(result, intent.relevance)
             grades = np.array([intent.grade(item.entity_id) for item in result.items], dtype=np.float64)
             outcome = self.click_model.simulate(grades / top, rng)
             clicks = [(result.items[p].entity_id, p, _dwell(rng, p == outcome.satisfied_position))
@@ -282,14 +283,9 @@ def expected_reward(click_probabilities: np.ndarray, rewards, n_candidates: int)
     return float(first @ values + none * rewards.no_click - rewards.cost(n_candidates, 0.0))
 
 
-def _attribution(engine: Engine, result, context, relevance: Mapping[str, int]) -> tuple[list[str], bool]:
-    """Which planned generators retrieved a relevant entity (their lists are cached: no new retrieval for the
-    shared ones), and whether the pool held one."""
-    found = []
-    for name, k in result.decision.arm.plan:
-        candidates = engine.generators[name].generate(result.query, context, k)
-        if any(relevance.get(c.entity_id, 0) > 0 for c in candidates):
-            found.append(name)
+def _attribution(result: SearchResult, relevance: Mapping[str, int]) -> tuple[list[str], bool]:
+    """Which planned generators retrieved a relevant entity, and whether the pool held one."""
+    found = [name for name, ids in result.retrieved.items() if any(relevance.get(i, 0) > 0 for i in ids)]
     return found, bool(found)
 
 

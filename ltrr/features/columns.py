@@ -1,0 +1,102 @@
+"""PoolColumns: what the ranking features read about a pool's entities, one column per attribute.
+
+Features read columns, not `Entity` objects: the engine gathers a pool's columns straight from the index
+build's entity table (`EntityTable.columns`, a few numpy gathers) and makes `Entity` objects only for the
+results it shows. Building an object per candidate (popularity, tags, dates) cost more than all the features
+together. `PoolColumns.from_entities` gives the same columns from objects (tests, entities written to the
+store after the build).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+
+from ..types import Entity
+
+POPULARITY_SIGNALS = ("playlist_count", "follower_sum", "chart_points", "chart_best_rank", "play_count",
+                      "source_popularity")
+EPOCH = datetime(1970, 1, 1)
+
+
+@dataclass(frozen=True, eq=False)  # compared by identity: its arrays have no single truth value
+class PoolColumns:
+    """Entity attributes aligned with a pool's items (row i describes `entity_ids[i]`).
+
+    kinds: entity kinds ("track", ...); names: titles (a track or album) or names; artist_ids / artist_names /
+    album_names: None where unknown or not applicable; years: release years, NaN when unknown (a year of 0 is
+    a placeholder: NaN); added_days: days from 1970-01-01 (naive UTC) to `added_at`, NaN when unknown;
+    popularity: (n, 6) signals in POPULARITY_SIGNALS order, NaN when unknown; tags: each row's tags flattened in
+    row order, `tag_counts[i]` of them for row i, as (tag_names, tag_weights).
+    """
+
+    entity_ids: Sequence[str]
+    kinds: Sequence[str]
+    names: Sequence[str]
+    artist_ids: Sequence[str | None]
+    artist_names: Sequence[str | None]
+    album_names: Sequence[str | None]
+    years: np.ndarray
+    added_days: np.ndarray
+    popularity: np.ndarray
+    tag_counts: np.ndarray
+    tag_names: Sequence[str]
+    tag_weights: np.ndarray
+
+    def __post_init__(self) -> None:
+        n = len(self.entity_ids)
+        for name in ("kinds", "names", "artist_ids", "artist_names", "album_names", "years", "added_days",
+                     "tag_counts"):
+            if len(getattr(self, name)) != n:
+                raise ValueError(f"PoolColumns.{name} has {len(getattr(self, name))} rows for {n} entity ids; "
+                                 "every column must have one row per entity")
+        if self.popularity.shape != (n, len(POPULARITY_SIGNALS)):
+            raise ValueError(f"PoolColumns.popularity must have shape ({n}, {len(POPULARITY_SIGNALS)}), "
+                             f"got {self.popularity.shape}")
+        n_tags = int(self.tag_counts.sum())
+        if len(self.tag_names) != n_tags or len(self.tag_weights) != n_tags:
+            raise ValueError(f"PoolColumns tags: tag_counts add up to {n_tags} but there are {len(self.tag_names)} "
+                             f"names and {len(self.tag_weights)} weights")
+
+    def __len__(self) -> int:
+        return len(self.entity_ids)
+
+    @property
+    def own_artist_ids(self) -> list[str | None]:
+        """The entity's artist id: its own id for an artist."""
+        return [entity_id if kind == "artist" else artist_id
+                for entity_id, kind, artist_id in zip(self.entity_ids, self.kinds, self.artist_ids)]
+
+    @property
+    def own_artist_names(self) -> list[str | None]:
+        """The name of the entity's artist: its own name for an artist, None for a playlist or when unknown."""
+        return [name if kind == "artist" else artist
+                for name, kind, artist in zip(self.names, self.kinds, self.artist_names)]
+
+    @classmethod
+    def from_entities(cls, entities: Sequence[Entity]) -> PoolColumns:
+        """The columns of `entities`, in their order."""
+        popularity = np.array([[np.nan if value is None else value
+                                for value in (getattr(entity.popularity, signal) for signal in POPULARITY_SIGNALS)]
+                               for entity in entities], dtype=np.float64).reshape(len(entities),
+                                                                                  len(POPULARITY_SIGNALS))
+        tags = [tag for entity in entities for tag in entity.tags]
+        return cls([e.entity_id for e in entities], [e.kind for e in entities], [e.name for e in entities],
+                   [e.artist_id for e in entities], [e.artist_name for e in entities],
+                   [e.album_name for e in entities],
+                   np.array([e.year or np.nan for e in entities], dtype=np.float64).reshape(len(entities)),
+                   np.array([days_since_epoch(e.added_at) for e in entities], dtype=np.float64).reshape(len(entities)),
+                   popularity, np.array([len(e.tags) for e in entities], dtype=np.int64).reshape(len(entities)),
+                   [tag.tag for tag in tags], np.array([tag.weight for tag in tags], dtype=np.float64))
+
+
+def days_since_epoch(moment: datetime | None) -> float:
+    """Days from 1970-01-01 (naive UTC) to `moment` (an aware one is converted to UTC); NaN for None."""
+    if moment is None:
+        return np.nan
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return (moment - EPOCH) / timedelta(days=1)
