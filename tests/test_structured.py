@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from ltrr.config import EngineConfig
 from ltrr.errors import NotFittedError
+from ltrr.retrieval import structured
 from ltrr.retrieval.structured import StructuredGenerator
 from ltrr.synthetic import generate_catalog, write_catalog
 from ltrr.types import Context, Entity, Popularity, Query, Slot, TagWeight
@@ -191,6 +192,24 @@ def test_add_makes_entities_retrievable_and_replaces_known_ids():
     assert _ids(generator.generate(query, CONTEXT, k=3)) == ["track:t8", "track:t1", "track:t4"]
     pop = _ids(generator.generate(_query(("genre", "pop", 1.0)), CONTEXT, k=10))
     assert pop.count("track:t2") == 1 and set(pop) == {"artist:a3", "track:t7", "track:t2"}
+
+
+def test_remembered_strict_pools_give_fresh_results_and_follow_adds(monkeypatch):
+    queries = [_query(("genre", "synthwave", 1.0), ("years", "1980-1989", 1.0)), _query(("genre", "pop", 1.0)),
+               _query(("genre", "synthwave", 1.0), ("kind", "playlist", 1.0)), _query(("mood", "chill", 0.7))]
+    warm = StructuredGenerator().fit(TINY)
+    for query in queries:  # previewed first, as a search does: generate then reads the remembered pool
+        warm.preview(query, CONTEXT)
+        for k in (1, 3, 6):
+            assert warm.generate_with_trace(query, CONTEXT, k) == StructuredGenerator().fit(
+                TINY).generate_with_trace(query, CONTEXT, k)
+    monkeypatch.setattr(structured, "RECENT", 2)
+    hip_hop = _query(("genre", "hip hop", 1.0))
+    warm.preview(hip_hop, CONTEXT)
+    assert list(warm._recent) == [queries[3], hip_hop]  # the oldest go first
+    warm.add([_track("t8", "Hyper Grid", "a1", 1989, 80, ("synthwave", 1.0))])
+    assert warm.preview(queries[0], CONTEXT).n_hits == 4  # the new index: nothing remembered from the old
+    assert _ids(warm.generate(queries[0], CONTEXT, k=1)) == ["track:t8"]
 
 
 def test_save_load_round_trip(tmp_path):

@@ -28,6 +28,8 @@ An artist constraint and the last remaining constraint are never dropped (wideni
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +46,7 @@ from .base import check_k
 from .structured_index import StructuredIndex
 
 FORMAT_VERSION = 1
+RECENT = 16  # queries whose strict pool and scores are kept (see `_strict`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +74,9 @@ class StructuredGenerator:
         self.name = name
         self.popularity_weight = popularity_weight
         self.years_widening = years_widening
+        self._recent_lock = threading.Lock()
+        self._recent_index: StructuredIndex | None = None
+        self._recent: OrderedDict[Query, tuple[list[_Constraint], np.ndarray, np.ndarray]] = OrderedDict()
 
     def fit(self, entities: Iterable[Entity]) -> StructuredGenerator:
         """Index every entity's kind, year, artist, tags (entity x tag weight matrix) and popularity."""
@@ -91,17 +97,19 @@ class StructuredGenerator:
         """`generate` plus the relaxations made, in order (empty when the constraints were met as asked)."""
         check_k(k)
         self._check_fitted()
-        constraints = self._constraints(query)
+        constraints, rows, scores = self._strict(query)
         if k == 0 or not constraints:
             return [], ()
-        active, relaxations = list(constraints), []
-        pool = self._pool(active)
-        while int(pool.sum()) < k and (step := self._next_relaxation(active)) is not None:
-            active, label = step
-            relaxations.append(label)
+        relaxations: list[str] = []
+        if len(rows) < k:
+            active = list(constraints)
             pool = self._pool(active)
-        rows = np.flatnonzero(pool)
-        scores = self._scores(rows, constraints)
+            while int(pool.sum()) < k and (step := self._next_relaxation(active)) is not None:
+                active, label = step
+                relaxations.append(label)
+                pool = self._pool(active)
+            rows = np.flatnonzero(pool)
+            scores = self._scores(rows, constraints)
         order = _top_k(scores, rows, k)
         index = self.index_
         top = rows[order]
@@ -112,14 +120,10 @@ class StructuredGenerator:
     def preview(self, query: Query, context: Context) -> Preview:
         """n_hits: entities meeting every constraint before relaxation; their top score and top-two gap."""
         self._check_fitted()
-        constraints = self._constraints(query)
-        if not constraints:
-            return Preview(self.name, 0, 0.0, 0.0)
-        rows = np.flatnonzero(self._pool(constraints))
+        _, rows, scores = self._strict(query)
         n_hits = len(rows)
         if n_hits == 0:
             return Preview(self.name, 0, 0.0, 0.0)
-        scores = self._scores(rows, constraints)
         top_two = np.sort(np.partition(scores, -min(2, n_hits))[-min(2, n_hits):])[::-1]
         gap = float(top_two[0] - top_two[1]) if n_hits > 1 else 0.0
         return Preview(self.name, n_hits, float(top_two[0]), gap)
@@ -154,6 +158,26 @@ class StructuredGenerator:
     def _check_fitted(self) -> None:
         if not hasattr(self, "index_") or not hasattr(self, "parser_"):
             raise NotFittedError(f"StructuredGenerator {self.name!r} is not fitted; call fit(entities) first")
+
+    def _strict(self, query: Query) -> tuple[list[_Constraint], np.ndarray, np.ndarray]:
+        """(the query's constraints, the entity rows meeting all of them, their scores), remembered for the
+        latest RECENT queries of the current index: a search previews a query, then generates from that pool."""
+        index = self.index_
+        with self._recent_lock:
+            if self._recent_index is not index:
+                self._recent_index, self._recent = index, OrderedDict()
+            found = self._recent.get(query)
+        if found is not None:
+            return found
+        constraints = self._constraints(query)
+        rows = np.flatnonzero(self._pool(constraints)) if constraints else np.zeros(0, dtype=np.int64)
+        found = (constraints, rows, self._scores(rows, constraints) if len(rows) else np.zeros(0))
+        with self._recent_lock:
+            if self._recent_index is index:
+                self._recent[query] = found
+                while len(self._recent) > RECENT:
+                    self._recent.popitem(last=False)
+        return found
 
     def _constraints(self, query: Query) -> list[_Constraint]:
         """One constraint per genre/mood slot, one for years, artists and kinds each (in that order)."""
