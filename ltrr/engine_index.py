@@ -99,6 +99,8 @@ def load_build(directory: Path, names: Sequence[str], encoder: TextEncoder, cach
     for name in names:
         if name == "dense":
             generators[name] = DenseGenerator.load(directory / name, encoder, cache_dir=cache_dir)
+        elif name == "structured":  # fitted with this parser at the build: share it, as the build did
+            generators[name] = StructuredGenerator.load(directory / name, parser)
         else:
             generators[name] = LOADERS[name](directory / name)
     return GeneratorSet(parser, generators)

@@ -373,6 +373,8 @@ def test_reopening_restores_clicks_and_state_unless_told_not_to(engine):
     fresh = Engine.open(path, config=engine.config, restore_state=False)
     try:
         assert restored.generators["memory"].query_seen(result.query) and restored.policy.version == 1
+        assert restored.index_report.action != "built"  # loaded from the build folder: one parser, shared
+        assert restored.generators["structured"].parser_ is restored.parser
         assert not fresh.generators["memory"].query_seen(result.query) and fresh.policy.version == 0
     finally:
         restored.shutdown(keep_memory=False)

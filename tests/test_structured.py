@@ -220,6 +220,10 @@ def test_save_load_round_trip(tmp_path):
     query = plain_query("80s synthwave")  # no slots: both parse it with their lexicon
     assert generator.generate_with_trace(query, CONTEXT, 6) == loaded.generate_with_trace(query, CONTEXT, 6)
     assert _ids(loaded.generate(query, CONTEXT, 3)) == ["track:t1", "track:t2", "track:t4"]
+    shared = QueryParser(lexicon)  # given a parser over the same lexicon, it uses that one
+    sharing = StructuredGenerator.load(tmp_path / "structured", shared)
+    assert sharing.parser_ is shared and sharing.generate_with_trace(query, CONTEXT, 6) == loaded.generate_with_trace(
+        query, CONTEXT, 6)
 
 
 def test_load_rejects_other_versions(tmp_path):

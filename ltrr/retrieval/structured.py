@@ -141,15 +141,17 @@ class StructuredGenerator:
             self.parser_.lexicon.save(path / "lexicon.json")
 
     @classmethod
-    def load(cls, directory: str | Path) -> StructuredGenerator:
-        """Restore a generator written by `save`."""
+    def load(cls, directory: str | Path, parser: QueryParser | None = None) -> StructuredGenerator:
+        """Restore a generator written by `save`. `parser`: one over the lexicon it was fitted with, to share
+        (an engine's: one parser, one parse cache) instead of loading the saved copy of the lexicon."""
         path = Path(directory)
         settings = json.loads((path / "structured.json").read_text(encoding="utf-8"))
         if settings.get("format_version") != FORMAT_VERSION:
             raise ValueError(f"{path / 'structured.json'} has format_version {settings.get('format_version')!r}, "
                              f"expected {FORMAT_VERSION}; refit the generator and save it again")
         lexicon_path = path / "lexicon.json"
-        parser = QueryParser(Lexicon.load(lexicon_path)) if lexicon_path.exists() else None
+        if parser is None and lexicon_path.exists():
+            parser = QueryParser(Lexicon.load(lexicon_path))
         generator = cls(parser, settings["name"], settings["popularity_weight"], settings["years_widening"])
         generator.parser_ = parser
         generator.index_ = StructuredIndex.load(path)
