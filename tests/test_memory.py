@@ -386,3 +386,13 @@ def test_fit_reports_progress_per_entity():
 
     MemoryGenerator().fit(CATALOG, progress=factory)
     assert stages == {"memory: predict queries": [len(CATALOG), -1]}
+
+
+def test_string_table_take_and_entity_ids_in_batches():
+    table = StringTable.of(["b", "ä", "a", "night drive"])
+    assert table.take([3, 0, 0, 2]) == [table[3], table[0], table[0], table[2]] and table.take([]) == []
+    entities, _ = memory_index.EntityTable.build(["t2", "t1", "p1"], ["track", "track", "playlist"])
+    entities.append(["new1"], ["track"])
+    positions = [entities.position(i) for i in ("p1", "t1", "t2")]
+    assert entities.entity_ids(positions) == ["p1", "t1", "t2"]  # the packed ones, in one batch
+    assert entities.entity_ids([*positions, entities.position("new1")]) == ["p1", "t1", "t2", "new1"]

@@ -154,8 +154,9 @@ class MemoryGenerator:
                     if score * discount > scores.get(entity, -1.0):
                         scores[entity] = score * discount
         best = heapq.nsmallest(k, scores.items(), key=lambda item: (-item[1], item[0]))
-        return [Candidate(self.entities_.entity_id(entity), self.entities_.kind(entity), self.name, float(score), rank)
-                for rank, (entity, score) in enumerate(best)]
+        ids = self.entities_.entity_ids([entity for entity, _ in best])
+        return [Candidate(entity_id, self.entities_.kind(entity), self.name, float(score), rank)
+                for rank, (entity_id, (entity, score)) in enumerate(zip(ids, best))]
 
     def preview(self, query: Query, context: Context) -> Preview:
         """Entities of the exact query key (no typo search: cheap), with the top score and its gap."""

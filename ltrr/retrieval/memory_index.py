@@ -64,6 +64,13 @@ class EntityTable:
     def entity_id(self, position: int) -> str:
         return self.base[position] if position < len(self.base) else self.added[position - len(self.base)]
 
+    def entity_ids(self, positions: Sequence[int]) -> list[str]:
+        """`entity_id` of each position, the packed ones decoded in one batch."""
+        n_base = len(self.base)
+        if all(position < n_base for position in positions):
+            return self.base.take(positions)
+        return [self.entity_id(position) for position in positions]
+
     def kind(self, position: int) -> EntityKind:
         return ENTITY_KINDS[self.kinds[position]]
 

@@ -47,6 +47,14 @@ class StringTable:
         start, end = self.offsets[index], self.offsets[index + 1]
         return self._blob[start:end].decode("utf-8")
 
+    def take(self, indices: Iterable[int]) -> list[str]:
+        """The strings at `indices`, in their order: one gather of the offsets for all of them (indexing one at a
+        time reads two numpy scalars per string)."""
+        rows = np.fromiter(indices, dtype=np.int64)
+        blob = self._blob
+        return [blob[start:end].decode("utf-8")
+                for start, end in zip(self.offsets[rows].tolist(), self.offsets[rows + 1].tolist())]
+
     def __iter__(self) -> Iterator[str]:
         blob = self._blob
         bounds = self.offsets.tolist()
