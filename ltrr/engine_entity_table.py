@@ -91,10 +91,7 @@ class EntityTable:
         text, arrays = self.text, self.arrays
         years = arrays["years"][index].astype(np.float64)
         years[years <= 0] = np.nan  # -1: unknown; 0: a placeholder year, as `Entity.year or NaN` reads it
-        indptr = arrays["tag_indptr"]
-        starts, lengths = indptr[index], indptr[index + 1] - indptr[index]
-        flat = np.repeat(starts - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths) + np.arange(
-            int(lengths.sum()))
+        flat, lengths = self._tag_rows(index)
         tag_names = text["tags"]
         names, artist_ids = text["names"], text["artist_ids"]
         artist_names, album_names = text["artist_names"], text["album_names"]
@@ -107,14 +104,19 @@ class EntityTable:
 
     def _tags(self, rows: np.ndarray) -> list[tuple[TagWeight, ...]]:
         """Each row's tags, from one gather over the CSR arrays (per-row numpy slicing costs far more)."""
-        indptr = self.arrays["tag_indptr"]
-        starts, lengths = indptr[rows], indptr[rows + 1] - indptr[rows]
-        offsets = np.repeat(starts - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths)
-        flat = offsets + np.arange(int(lengths.sum()))
+        flat, lengths = self._tag_rows(rows)
         ids, objects = self._tag_objects()
         tags = [objects[tag_id] for tag_id in ids[flat].tolist()]
         ends = np.cumsum(lengths).tolist()
         return [tuple(tags[end - length:end]) for end, length in zip(ends, lengths.tolist(), strict=True)]
+
+    def _tag_rows(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(positions in the tag arrays of every tag of `rows`, row after row; each row's tag count): one
+        gather over the CSR arrays (per-row numpy slicing costs far more)."""
+        indptr = self.arrays["tag_indptr"]
+        starts, lengths = indptr[rows], indptr[rows + 1] - indptr[rows]
+        offsets = np.repeat(starts - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths)
+        return offsets + np.arange(int(lengths.sum())), lengths
 
     def _tag_objects(self) -> tuple[np.ndarray, list[TagWeight]]:
         """Each tag row's id among the distinct (tag, weight, source) triples, and one shared TagWeight per id,

@@ -111,7 +111,8 @@ class ExplorationGenerator:
         """Matching entities of the mode, the highest weight and its gap to the second (no sampling)."""
         self._check_fitted()
         _, weights = self._weighted(query, context) if query.tokens else (None, np.zeros(0))
-        top = np.sort(weights)[::-1][:2].tolist() + [0.0, 0.0]
+        best = np.partition(weights, len(weights) - 2)[-2:] if len(weights) > 2 else weights  # no full sort
+        top = sorted(best.tolist(), reverse=True) + [0.0, 0.0]
         return Preview(self.name, int(len(weights)), float(top[0]), float(top[0] - top[1]) if len(weights) > 1 else 0.0)
 
     def sampling_state(self) -> dict:
