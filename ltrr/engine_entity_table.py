@@ -12,17 +12,15 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
-from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 
-from .features.columns import PoolColumns, days_since_epoch
+from .features.columns import POPULARITY_SIGNALS, PoolColumns, days_since_epoch
+from .retrieval.memory_stats import from_day
 from .types import Entity, Popularity, TagWeight
 
 KINDS = ("track", "artist", "album", "playlist")
-POPULARITY = ("playlist_count", "follower_sum", "chart_points", "chart_best_rank", "play_count", "source_popularity")
-_EPOCH = datetime(1970, 1, 1)
 _TEXT_COLUMNS = ("entity_ids", "names", "artist_names", "album_names", "artist_ids", "album_ids", "sources",
                  "source_ids")
 
@@ -61,8 +59,8 @@ class EntityTable:
         arrays = {"kinds": np.array([KINDS.index(e.kind) for e in entities], dtype=np.int8),
                   "years": np.array([_or(e.year, -1) for e in entities], dtype=np.int32),
                   "durations": np.array([_or(e.duration_ms, -1) for e in entities], dtype=np.int64),
-                  "added_days": np.array([_day(e.added_at) for e in entities], dtype=np.float64),
-                  "popularity": np.array([[_or(getattr(e.popularity, f), np.nan) for f in POPULARITY]
+                  "added_days": np.array([days_since_epoch(e.added_at) for e in entities], dtype=np.float64),
+                  "popularity": np.array([[_or(getattr(e.popularity, f), np.nan) for f in POPULARITY_SIGNALS]
                                           for e in entities], dtype=np.float64).reshape(len(entities), 6),
                   "tag_indptr": np.array(indptr, dtype=np.int64), "tag_codes": np.array(tags, dtype=np.int32),
                   "tag_weights": np.array(weights, dtype=np.float64),
@@ -148,7 +146,7 @@ class EntityTable:
                       artist_id=text["artist_ids"][row], album_id=text["album_ids"][row],
                       description=text["descriptions"].get(entity_id), year=None if year < 0 else year,
                       duration_ms=None if duration < 0 else duration,
-                      added_at=None if math.isnan(day) else _EPOCH + timedelta(days=day),
+                      added_at=None if math.isnan(day) else from_day(day),
                       popularity=_popularity(*popularity),
                       tags=tags, artist_name=text["artist_names"][row], album_name=text["album_names"][row])
 
@@ -179,6 +177,3 @@ def _popularity(playlists: float, followers: float, points: float, best_rank: fl
 def _or(value, default):
     return default if value is None else value
 
-
-def _day(moment: datetime | None) -> float:
-    return days_since_epoch(moment)

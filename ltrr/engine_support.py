@@ -3,15 +3,14 @@ settings read from the config, and the ranker's train/validation split."""
 
 from __future__ import annotations
 
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Collection, Sequence
 from dataclasses import fields
 from datetime import datetime
 
 import numpy as np
 
+from .cache import RecentCache
 from .config import EngineConfig
 from .feedback import RewardModel
 from .feedback.records import utc_naive, utc_now
@@ -47,24 +46,16 @@ class PreviewCache:
 
     def __init__(self, names: Collection[str], maxsize: int = 8192) -> None:
         self.names = frozenset(names)
-        self.maxsize = maxsize
-        self._entries: OrderedDict[tuple[str, Query], Preview] = OrderedDict()
-        self._lock = threading.Lock()
+        self._entries: RecentCache[tuple[str, Query], Preview] = RecentCache(maxsize)
 
     def preview(self, name: str, generator: CandidateGenerator, query: Query, context: Context) -> Preview:
         if name not in self.names:
             return generator.preview(query, context)
         key = (name, query)
-        with self._lock:
-            found = self._entries.get(key)
-            if found is not None:
-                self._entries.move_to_end(key)
-                return found
-        found = generator.preview(query, context)
-        with self._lock:
-            self._entries[key] = found
-            if len(self._entries) > self.maxsize:
-                self._entries.popitem(last=False)
+        found = self._entries.get(key)
+        if found is None:
+            found = generator.preview(query, context)
+            self._entries.put(key, found)
         return found
 
 

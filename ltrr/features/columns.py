@@ -11,15 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
+from functools import cached_property
 
 import numpy as np
 
+from ..retrieval.memory_stats import to_day
 from ..types import Entity
 
 POPULARITY_SIGNALS = ("playlist_count", "follower_sum", "chart_points", "chart_best_rank", "play_count",
                       "source_popularity")
-EPOCH = datetime(1970, 1, 1)
 
 
 @dataclass(frozen=True, eq=False)  # compared by identity: its arrays have no single truth value
@@ -64,13 +65,13 @@ class PoolColumns:
     def __len__(self) -> int:
         return len(self.entity_ids)
 
-    @property
+    @cached_property
     def own_artist_ids(self) -> list[str | None]:
         """The entity's artist id: its own id for an artist."""
         return [entity_id if kind == "artist" else artist_id
                 for entity_id, kind, artist_id in zip(self.entity_ids, self.kinds, self.artist_ids)]
 
-    @property
+    @cached_property
     def own_artist_names(self) -> list[str | None]:
         """The name of the entity's artist: its own name for an artist, None for a playlist or when unknown."""
         return [name if kind == "artist" else artist
@@ -94,9 +95,5 @@ class PoolColumns:
 
 
 def days_since_epoch(moment: datetime | None) -> float:
-    """Days from 1970-01-01 (naive UTC) to `moment` (an aware one is converted to UTC); NaN for None."""
-    if moment is None:
-        return np.nan
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
-    return (moment - EPOCH) / timedelta(days=1)
+    """`memory_stats.to_day` (days from 1970-01-01, naive UTC; an aware moment converted), NaN for None."""
+    return np.nan if moment is None else to_day(moment)

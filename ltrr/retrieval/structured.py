@@ -97,8 +97,10 @@ class StructuredGenerator:
         """`generate` plus the relaxations made, in order (empty when the constraints were met as asked)."""
         check_k(k)
         self._check_fitted()
+        if k == 0:
+            return [], ()
         constraints, rows, scores = self._strict(query)
-        if k == 0 or not constraints:
+        if not constraints:
             return [], ()
         relaxations: list[str] = []
         if len(rows) < k:

@@ -22,13 +22,12 @@ A parse depends on the text and the lexicon only, so the last `cache_size` disti
 from __future__ import annotations
 
 import math
-import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from ..cache import RecentCache
 from ..text import tokenize
 from ..types import Query, QueryClass, Slot
 from .basic import plain_query
@@ -63,8 +62,7 @@ class QueryParser:
             raise ValueError(f"cache_size must be an integer >= 0, got {cache_size!r}")
         self.lexicon = lexicon
         self.cache_size = cache_size
-        self._parsed: OrderedDict[str, Query] = OrderedDict()
-        self._parsed_lock = threading.Lock()
+        self._parsed: RecentCache[str, Query] = RecentCache(cache_size)
 
     @classmethod
     def from_store(cls, store: CatalogStore, **lexicon_options) -> QueryParser:
@@ -89,17 +87,10 @@ class QueryParser:
 
     def parse(self, text: str) -> Query:
         """The parsed query; raises ValueError when `text` is empty once cleaned (see `plain_query`)."""
-        with self._parsed_lock:
-            query = self._parsed.get(text)
-            if query is not None:
-                self._parsed.move_to_end(text)
-                return query
-        query = self._parse(text)
-        if self.cache_size:
-            with self._parsed_lock:
-                self._parsed[text] = query
-                if len(self._parsed) > self.cache_size:
-                    self._parsed.popitem(last=False)
+        query = self._parsed.get(text)
+        if query is None:
+            query = self._parse(text)
+            self._parsed.put(text, query)
         return query
 
     def _parse(self, text: str) -> Query:
