@@ -57,6 +57,29 @@ def test_shared_generator_computes_once_per_query_and_returns_prefixes(engine):
     assert inner.calls[-1] == 30
 
 
+def test_a_shared_sampling_generator_gives_a_search_the_same_list_whatever_was_drawn_before():
+    from datetime import datetime
+
+    from ltrr.retrieval.exploration import ExplorationGenerator
+    from ltrr.types import Entity
+    from ltrr.understanding.basic import plain_query
+
+    entities = [Entity(f"t{i}", "track", f"Night Drive {i}", "demo", f"t{i}") for i in range(60)]
+    night, drive = plain_query("night"), plain_query("drive")
+    context = Context(user_id="u1", timestamp=datetime(2024, 5, 6, 12))
+
+    def draw(queries, stream):
+        shared = SharedGenerator(ExplorationGenerator(mode="novel", seed=3).fit(entities), max_k=5, stream=stream)
+        return [[c.entity_id for c in shared.generate(query, context, 5)] for query in queries][-1]
+
+    alone, after = draw([drive], (11, 0)), draw([night, drive], (11, 0))
+    assert alone == after and len(alone) == 5
+    assert draw([drive], (11, 1)) != alone  # another seed, another sample
+    # without a stream the list depends on the draws before it (60 matches, 5 drawn)
+    assert draw([drive], None) != draw([night, drive], None)
+    assert draw([drive], (11, 0)) == draw([drive], (11, 0))
+
+
 def test_share_generators_skips_memory_and_uses_the_deepest_planned_k(engine):
     shared = share_generators(engine.generators, engine.arms)
     assert "memory" not in shared and set(shared) == set(engine.generators) - {"memory"}

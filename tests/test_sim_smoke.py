@@ -91,6 +91,22 @@ def test_identical_seeds_give_identical_traces(tmp_path, policies):
     assert by_seed[0] != by_seed[1]
 
 
+def test_a_policy_gives_the_same_trace_whichever_policies_run_beside_it(tmp_path):
+    """Common random numbers across policies: the sampling exploration generator is shared by every policy's
+    engine, and uniform calls it on its own schedule; greedy's searches must not notice."""
+    scenario = _small_scenario(str(tmp_path / "catalog.db"))
+    run = replace(scenario.run, seeds=1, searches=40)
+    alone = replace(scenario, run=replace(run, policies=("greedy",)))
+    beside = replace(scenario, run=replace(run, policies=("uniform", "greedy")))
+    simulate(alone, tmp_path / "alone")
+    simulate(beside, tmp_path / "beside")
+    rows = {name: [row for row in read_trace(tmp_path / name / "trace.jsonl.gz") if row["policy"] == "greedy"]
+            for name in ("alone", "beside")}
+    assert len(rows["alone"]) >= 40
+    assert any("exploration" in row["plan"] for row in rows["alone"])
+    assert _comparable(rows["alone"]) == _comparable(rows["beside"])
+
+
 def test_seeds_in_parallel_processes_give_the_one_process_results(tmp_path):
     scenario = _small_scenario(str(tmp_path / "catalog.db"))
     alone = simulate(scenario, tmp_path / "one")

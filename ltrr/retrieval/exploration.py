@@ -115,6 +115,12 @@ class ExplorationGenerator:
         top = sorted(best.tolist(), reverse=True) + [0.0, 0.0]
         return Preview(self.name, int(len(weights)), float(top[0]), float(top[0] - top[1]) if len(weights) > 1 else 0.0)
 
+    def reseed(self, entropy: int | Sequence[int]) -> None:
+        """Draw the next samples from `np.random.default_rng(entropy)`. A replay reseeds from the query and its
+        context before each list it computes, so a list does not depend on which lists were drawn before it."""
+        self._check_fitted()
+        self.rng_ = np.random.default_rng(entropy)
+
     def sampling_state(self) -> dict:
         """What changes as it serves (random state, recently shown per user), JSON-able: an engine saves it
         with its learned state so a reloaded engine continues the same sequence."""

@@ -14,9 +14,10 @@ oracle value - policy value; its cumulative sum is the regret curve (`report.py`
 `best_fixed` is the fixed plan with the best mean session value over the first `best_fixed_pilot` sessions
 of the same stream (every arm of the catalogue is tried there): hindsight on a prefix, then held fixed.
 
-Seeds are independent: a seed starts the (shared, non-learning) exploration generator from a random state of
-its own, `default_rng([EXPLORATION_STREAM, seed])`, so seed s gives the same results whichever seeds ran
-before it, in this process or another (`run.simulate(..., jobs=N)` runs seeds in parallel).
+Seeds are independent, and so are policies: the (shared, non-learning) exploration generator draws each list
+from `default_rng([EXPLORATION_STREAM, seed, hash of the query and context])` (`shared.SharedGenerator`), so
+a policy's results on seed s do not depend on the seeds run before it, in this process or another
+(`run.simulate(..., jobs=N)` runs seeds in parallel), nor on the other policies run beside it.
 """
 
 from __future__ import annotations
@@ -146,7 +147,7 @@ class Replay:
         keep_logs (e.g. to fit a fork's ranker afterwards)."""
         n_sessions = self.spec.searches if n_sessions is None else n_sessions
         self._start_exploration(seed)
-        shared = share_generators(self.base.generators, self.base.arms)
+        shared = share_generators(self.base.generators, self.base.arms, stream=(EXPLORATION_STREAM, seed))
         best_arm, pilot = None, {}
         if "best_fixed" in self.policy_names:
             best_arm, pilot = self._pilot(seed, shared, min(self.spec.best_fixed_pilot, n_sessions))

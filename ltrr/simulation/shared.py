@@ -8,10 +8,18 @@ lists, so memory stays flat. The memory generator is never shared: each fork lea
 
 A prefix of a deeper list is what a shallower call returns for BM25, structured search and exploration; for
 the HNSW index it is close (a deeper search may find a few better neighbours a shallower one misses).
+
+A generator that samples (exploration) would otherwise give a query a list that depends on every list drawn
+before it, that is on which policies asked for what earlier in the run: a policy's results would change with
+the other policies run beside it, which breaks the replay's common random numbers. With a `stream` (the
+replay passes its seed), a generator that has `reseed` is reseeded before each list it computes from
+`stream` and a stable hash of the query text and the context (user, device, timestamp: the session and
+attempt), so the list is a function of the search alone.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 
 from ..types import Arm, Candidate, Context, Entity, Preview, Query
@@ -20,12 +28,13 @@ from ..types import Arm, Candidate, Context, Entity, Preview, Query
 class SharedGenerator:
     """A caching wrapper with the generator protocol; `max_k` is the deepest list worth computing."""
 
-    def __init__(self, inner, max_k: int) -> None:
+    def __init__(self, inner, max_k: int, stream: Sequence[int] | None = None) -> None:
         if max_k < 1:
             raise ValueError(f"max_k must be >= 1, got {max_k!r}")
         self.inner = inner
         self.name = inner.name
         self.max_k = max_k
+        self.stream = tuple(stream) if stream is not None and hasattr(inner, "reseed") else None
         self._lists: dict[tuple, list[Candidate]] = {}
         self._previews: dict[tuple, Preview] = {}
         self._depths: dict[tuple, int] = {}  # the k each cached list was computed at
@@ -35,6 +44,8 @@ class SharedGenerator:
         cached = self._lists.get(key)
         if cached is None or k > self._depths[key]:
             depth = max(k, self.max_k)
+            if self.stream is not None:
+                self.inner.reseed([*self.stream, search_hash(query, context)])
             cached = self.inner.generate(query, context, depth)
             self._lists[key] = cached
             self._depths[key] = depth
@@ -57,6 +68,13 @@ class SharedGenerator:
         self._depths.clear()
 
 
+def search_hash(query: Query, context: Context) -> int:
+    """A 64-bit hash of the query text and the context, the same in every process (unlike `hash`)."""
+    text = f"{query.text}\x1f{context.user_id}\x1f{context.device}\x1f{context.locale}\x1f" \
+           f"{context.timestamp.isoformat() if context.timestamp else ''}"
+    return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "little")
+
+
 def deepest_k(arms: Sequence[Arm]) -> dict[str, int]:
     """Per generator, the largest k any arm gives it."""
     depth: dict[str, int] = {}
@@ -67,8 +85,10 @@ def deepest_k(arms: Sequence[Arm]) -> dict[str, int]:
 
 
 def share_generators(generators: Mapping[str, object], arms: Sequence[Arm],
-                     learning: Sequence[str] = ("memory",)) -> dict[str, SharedGenerator]:
-    """A SharedGenerator for each generator that does not learn from feedback and that some arm calls."""
+                     learning: Sequence[str] = ("memory",),
+                     stream: Sequence[int] | None = None) -> dict[str, SharedGenerator]:
+    """A SharedGenerator for each generator that does not learn from feedback and that some arm calls;
+    `stream`: see the module docstring."""
     depth = deepest_k(arms)
-    return {name: SharedGenerator(generator, depth[name]) for name, generator in generators.items()
+    return {name: SharedGenerator(generator, depth[name], stream) for name, generator in generators.items()
             if name not in learning and depth.get(name, 0) > 0}
