@@ -79,6 +79,9 @@ class Engine:
                                            write_behind_s=config.feedback.write_behind_s)
         self.rewards = RewardModel(**reward_options(config))
         self.entities = EntityCache(store, table)
+        for generator in self.generators.values():
+            if hasattr(generator, "record_shown"):  # per-user "recently shown" lists, keyed like the log's users
+                generator.user_key = self.log.pseudonymize
         self.pending = PendingSearches(self._settle, config.feedback.close_after_s)
         self.clicks_since_fit = 0
         self.autosave = True  # periodic ranker retrains save the state (forks keep theirs in memory)
@@ -201,6 +204,7 @@ class Engine:
             result, rows = timer.run("result", build_result, new_request_id(), query, pool, self.entities.get_many,
                                      scores, matrix, decision, self.scorer, self.feature_set.names, limit, explain,
                                      lists)
+            self._record_shown(context, result)
         impression = impression_of(result, rows, context, self.log.pseudonymize(context.user_id), inputs, matrix,
                                    self.scorer, self.feature_set.names, timer.total_ms())
         timer.run("log", self.log.record_impression, impression)
@@ -235,6 +239,16 @@ class Engine:
         inputs = policy_input(query, context, self.arms, previews, taste=self._taste(context), memory_seen=seen,
                               stats=self.stats)
         return inputs, self.policy.select(inputs, self.arms)
+
+    def _record_shown(self, context: Context, result: SearchResult) -> None:
+        """Tell the generators that keep per-user "recently shown" lists (exploration) what this user saw."""
+        if context.user_id is None:
+            return
+        shown = [item.entity_id for item in result.items]
+        for generator in self.generators.values():
+            record = getattr(generator, "record_shown", None)
+            if record is not None:
+                record(context.user_id, shown)
 
     def _generate(self, query: Query, context: Context, decision: Decision) -> list[list[Candidate]]:
         return [self.generators[name].generate(query, context, k) for name, k in decision.arm.plan]

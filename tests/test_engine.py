@@ -276,6 +276,24 @@ def test_context_with_user_device_and_time_is_used(engine):
     assert any(name.startswith("user") for name in replace(logged).feature_names)
 
 
+def test_exploration_leaves_out_what_a_user_was_shown_and_keeps_no_raw_user_id(make_engine, tmp_path):
+    engine = make_engine(policy={"kind": "single", "single_generator": "exploration"},
+                         retrieval={"exploration": {"mode": "novel"}})
+    user = next(engine.store.iter_users()).user_id
+    first = engine.search("song", Context(user_id=user), limit=5)
+    shown = {item.entity_id for item in first.items}
+    assert len(shown) == 5 and dict(first.decision.arm.plan) == {"exploration": 300}
+
+    def everything_for(user_id: str) -> set[str]:
+        return {c.entity_id for c in engine.generators["exploration"].generate(
+            engine.parser.parse("song"), Context(user_id=user_id), 100_000)}
+
+    assert everything_for(user) and not shown & everything_for(user)
+    assert shown <= everything_for(user + "-other")  # another user's list is not filtered by this one's
+    saved = (engine.save(tmp_path / "saved") / "exploration_state.json").read_text()
+    assert engine.log.pseudonymize(user) in saved and f'"{user}"' not in saved
+
+
 def test_engine_runs_on_postgresql_with_an_index_dir(pg_url, tmp_path):
     store = CatalogStore.open(pg_url)
     write_catalog(store, generate_catalog(small_config().catalog.synthetic))

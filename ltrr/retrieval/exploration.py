@@ -10,6 +10,9 @@ Modes, and the sampling weight w of a matching entity (its candidate score):
   "long_tail" popularity level (`memory_predict.popularity_level`) at or below the `tail_share` quantile of
               the fitted catalog; w = 1.05 - level.
   "novel"     not among the `novel_window` entities last shown to the user (`record_shown`); w = 1.
+              An engine records every result list it serves to a known user and sets `user_key` to its
+              log's keyed hash, so the recently shown lists (in memory and in the saved state) hold no raw
+              user id.
   "mix"       not recently shown to the user; w = w_new (0 when not new) + w_tail (0 in the head) + 0.05,
               so new and long-tail entities dominate while any matching one may appear.
 Sampling: k entities without replacement with probability proportional to w (Efraimidis & Spirakis,
@@ -27,7 +30,7 @@ IPL 2006: the k largest log(u) / w), then ordered by w (ties in sampling order).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -61,6 +64,7 @@ class ExplorationGenerator:
         self.tail_share = tail_share
         self.novel_window = novel_window
         self.name = name
+        self.user_key: Callable[[str], str] | None = None  # maps a user id to the key shown_ is kept under
         self._newest: float | None = None  # cache of the newest added day; `fit` and `add` reset it
 
     def fit(self, entities: Iterable[Entity], progress: StageFactory = no_progress) -> ExplorationGenerator:
@@ -83,7 +87,7 @@ class ExplorationGenerator:
     def record_shown(self, user_id: str, entity_ids: Iterable[str]) -> None:
         """Remember entities shown to a user; only the last `novel_window` count as recently shown."""
         self._check_fitted()
-        shown = self.shown_.setdefault(user_id, {})
+        shown = self.shown_.setdefault(self._user(user_id), {})
         for entity_id in entity_ids:
             shown.pop(entity_id, None)  # re-shown: move to the newest end
             shown[entity_id] = None
@@ -226,9 +230,12 @@ class ExplorationGenerator:
         return mask
 
     def _shown_positions(self, user_id: str | None) -> np.ndarray:
-        shown = self.shown_.get(user_id, {}) if user_id is not None else {}
+        shown = self.shown_.get(self._user(user_id), {}) if user_id is not None else {}
         found = [self.index_.table.position(entity_id) for entity_id in shown]
         return np.asarray([p for p in found if p >= 0], dtype=np.int64)
+
+    def _user(self, user_id: str) -> str:
+        return self.user_key(user_id) if self.user_key is not None else user_id
 
     def _reference_day(self) -> float:
         """The day "new" counts back from: reference_time, else the newest added_at (NaN when none has one)."""

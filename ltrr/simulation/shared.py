@@ -14,7 +14,10 @@ before it, that is on which policies asked for what earlier in the run: a policy
 the other policies run beside it, which breaks the replay's common random numbers. With a `stream` (the
 replay passes its seed), a generator that has `reseed` is reseeded before each list it computes from
 `stream` and a stable hash of the query text and the context (user, device, timestamp: the session and
-attempt), so the list is a function of the search alone.
+attempt), so the list is a function of the search alone. For the same reason a shared generator records
+nothing shown (it has no `record_shown`): exploration's "recently shown to this user" filter, which a live
+engine feeds from every result list, stays off in a replay instead of letting one policy's results filter
+another's.
 """
 
 from __future__ import annotations
