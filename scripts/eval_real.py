@@ -1,6 +1,7 @@
 """Retrieval systems and the engine (cold, and after a simulated warm-up) on held-out playlist-name queries.
 
-    python scripts/eval_real.py --db ltrr_data/mpd.db [--max-queries 300 --warm-up 1500 --spearfish 300] [--json]
+    python scripts/eval_real.py --db ltrr_data/mpd.db [--max-queries 300 --warm-up 1500 --retrain-every 400
+                                                      --spearfish 300] [--json]
 
 A seeded share of the MPD playlists (--test-share) is held out: their names are the test queries, graded by how
 many same-named test playlists hold each track ("head" when a train playlist has the name, else "tail"), and no
@@ -35,6 +36,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--max-queries", type=int, default=None, help="cap on topical test queries (seeded)")
     parser.add_argument("--spearfish", type=int, default=300, help="noisy title/artist queries")
     parser.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples")
+    parser.add_argument("--retrain-every", type=int, default=400,
+                        help="clicks between ranker refits during the warm-up (0: fit once, at its end)")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
@@ -44,7 +47,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         options = RealEvalOptions(test_share=args.test_share, seed=args.seed, warm_up=args.warm_up,
-                                  max_queries=args.max_queries, spearfish=args.spearfish, n_resamples=args.resamples)
+                                  max_queries=args.max_queries, spearfish=args.spearfish, n_resamples=args.resamples,
+                                  retrain_every=args.retrain_every)
     except ValueError as error:
         parser.error(str(error))
     config = EngineConfig.from_toml(args.config) if args.config else None

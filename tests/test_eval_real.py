@@ -243,11 +243,13 @@ def test_script_prints_the_json_shape(catalog, tmp_path):
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         code = script.main(["--db", str(db), "--config", str(tmp_path / "ltrr.toml"), "--json", "--quiet",
-                            "--test-share", str(SHARE), "--warm-up", "25", "--spearfish", "20", "--resamples", "200"])
+                            "--test-share", str(SHARE), "--warm-up", "25", "--spearfish", "20", "--resamples", "200",
+                            "--retrain-every", "3"])
     assert code == 0
     metrics, about = json.loads(out.getvalue()), json.loads(err.getvalue().strip().splitlines()[-1])
     assert list(metrics) == [*TOPICAL_METRICS, *SPEARFISH_METRICS]
     assert about["frozen"] is True and about["warm_up"]["searches"] >= 25
+    assert about["warm_up"]["ranker"]["version"] > 2  # refitted during the warm-up, then once more at its end
     assert about["n_queries"]["head"] >= 1 and about["n_queries"]["tail"] >= 1 and about["n_queries"]["spearfish"] == 20
     assert about["n_playlists"] == {"train": 42, "test": 18}
     for metric, by_class in metrics.items():
@@ -269,3 +271,5 @@ def test_options_reject_bad_values():
         RealEvalOptions(max_queries=0)
     with pytest.raises(ValueError, match="warm_up must be an integer >= 0"):
         RealEvalOptions(warm_up=-1)
+    with pytest.raises(ValueError, match="retrain_every must be an integer >= 0"):
+        RealEvalOptions(retrain_every=-1)

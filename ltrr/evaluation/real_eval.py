@@ -19,7 +19,14 @@ queries whose answers no system saw.
    `RecentFeedbackLog` in memory, the opened engine learns nothing and keeps no memory on shutdown.
 3. Warm-up: `engine_learned` serves `warm_up` simulated sessions (`simulation.World` over the train side only:
    topical intents and playlist users from train playlists; a DBN click model; settings as sim/mpd.toml) and
-   learns online (bandit, click memory); then LambdaMART is fitted on its log (`fit_ranker(save=False)`).
+   learns online (bandit, click memory), refitting LambdaMART on its log every `retrain_every` clicks as a
+   deployment with `[ranker] retrain_every` would; then LambdaMART is fitted once more on the whole log
+   (`fit_ranker(save=False)`). The refits let the bandit learn what each plan is worth under a learned
+   ranker, the scorer it is evaluated with; fitted only at the end, its plan values were learned under the
+   default scorer. Measured (1,500 warm-up sessions, seeds 0 and 1): refitting every 400 clicks against only
+   at the end gave engine_learned nDCG@10 head 0.121 vs 0.110 and 0.114 vs 0.104, tail 0.096 vs 0.086 and
+   0.081 vs 0.076, MRR (all) 0.214 vs 0.189 and 0.216 vs 0.200, spearfishing recall@10 0.853 vs 0.833 and
+   0.767 vs 0.760.
 4. Evaluation learns nothing: per query each engine's policy selects a plan as in a live search (sampled from
    its pmf, exploration included), and `Engine.rank_plan` ranks that plan's pool; no search is logged, closed
    or rewarded. The engines' learned state is compared before and after (`RealEvalReport.frozen`).
@@ -89,7 +96,8 @@ CLICK_MODEL = {"kind": "dbn", "gamma": 0.9, "min_attractiveness": 0.02, "max_att
 class RealEvalOptions:
     """test_share: share of playlists held out; warm_up: simulated sessions before `engine_learned` is measured;
     max_queries: cap on topical test queries (a seeded sample; None: all); spearfish: spearfishing queries;
-    spearfish_typo_rate: chance one is misspelt; n_resamples: bootstrap resamples."""
+    spearfish_typo_rate: chance one is misspelt; n_resamples: bootstrap resamples; retrain_every: clicks
+    between ranker refits during the warm-up (0: fitted once, at its end)."""
 
     test_share: float = 0.2
     seed: int = 0
@@ -98,11 +106,12 @@ class RealEvalOptions:
     spearfish: int = 300
     spearfish_typo_rate: float = 0.3
     n_resamples: int = 1000
+    retrain_every: int = 400
 
     def __post_init__(self) -> None:
         if isinstance(self.test_share, bool) or not 0.0 < self.test_share < 1.0:
             raise ValueError(f"test_share must be in (0, 1), got {self.test_share!r}; e.g. 0.2")
-        for name, low in (("seed", 0), ("warm_up", 0), ("spearfish", 0), ("n_resamples", 1)):
+        for name, low in (("seed", 0), ("warm_up", 0), ("spearfish", 0), ("n_resamples", 1), ("retrain_every", 0)):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
@@ -162,6 +171,8 @@ def evaluate_engine(engine: Engine, options: RealEvalOptions, progress: StageFac
     timings["build"], clock = time.perf_counter() - clock, time.perf_counter()
     world = World.from_snapshot(world_snapshot(held.snapshot, engine.store), WorldConfig.from_dict(WORLD),
                                 seed=options.seed)
+    config = held.learned.config
+    held.learned.config = replace(config, ranker=replace(config.ranker, retrain_every=options.retrain_every))
     warm = warm_up(held.learned, world, options.warm_up, options.seed, progress)
     timings["warm_up"], clock = time.perf_counter() - clock, time.perf_counter()
     tracks = [e for e in held.snapshot.entities if e.kind == "track"]
