@@ -217,3 +217,19 @@ def test_demo_catalog_smoke():
     assert out and all(newest - added[c.entity_id] <= timedelta(days=30) for c in out)
     scores = np.array([c.score for c in out])
     assert np.all((scores >= 1.0) & (scores <= 2.0))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sets(st.integers(0, 60)), st.lists(st.integers(-5, 70), max_size=20))
+def test_leaving_out_shown_positions_equals_a_set_difference(positions, removed):
+    sorted_positions = np.asarray(sorted(positions), dtype=np.int64)
+    kept = exploration._without(sorted_positions, np.unique(np.asarray(removed, dtype=np.int64)))
+    assert kept.tolist() == sorted(positions - set(removed))
+
+
+def test_weights_follow_a_mode_changed_after_fitting():
+    explore = fitted(mode="mix")
+    explore.generate(plain_query("night"), ANY, 10)  # computes the mix weights
+    explore.mode = "new"
+    assert {c.entity_id: c.score for c in explore.generate(plain_query("night"), ANY, 10)} == pytest.approx(
+        {"t3": 2.0, "t2": 1.5})

@@ -65,13 +65,13 @@ class ExplorationGenerator:
         self.novel_window = novel_window
         self.name = name
         self.user_key: Callable[[str], str] | None = None  # maps a user id to the key shown_ is kept under
-        self._newest: float | None = None  # cache of the newest added day; `fit` and `add` reset it
+        self._reset_caches()
 
     def fit(self, entities: Iterable[Entity], progress: StageFactory = no_progress) -> ExplorationGenerator:
         """Index the entities, set the long-tail threshold and (re)seed the random generator."""
         self._check_params()
         self.index_ = ExplorationIndex.build(entities, progress(f"{self.name}: index", None))
-        self._newest = None
+        self._reset_caches()
         levels = self.index_.popularity
         self.tail_level_ = float(np.quantile(levels, self.tail_share)) if len(levels) else 0.0
         self.rng_ = np.random.default_rng(self.seed)
@@ -82,12 +82,14 @@ class ExplorationGenerator:
         """Index new entities (the long-tail threshold stays the fitted one)."""
         self._check_fitted()
         self.index_.add(list(entities))
-        self._newest = None
+        self._reset_caches()
 
     def record_shown(self, user_id: str, entity_ids: Iterable[str]) -> None:
         """Remember entities shown to a user; only the last `novel_window` count as recently shown."""
         self._check_fitted()
-        shown = self.shown_.setdefault(self._user(user_id), {})
+        key = self._user(user_id)
+        self._shown_at.pop(key, None)
+        shown = self.shown_.setdefault(key, {})
         for entity_id in entity_ids:
             shown.pop(entity_id, None)  # re-shown: move to the newest end
             shown[entity_id] = None
@@ -138,6 +140,7 @@ class ExplorationGenerator:
         rng.bit_generator.state = state["rng"]
         self.rng_ = rng
         self.shown_ = {user: dict.fromkeys(ids) for user, ids in state["shown"].items()}
+        self._shown_at = {}
 
     def save(self, directory: str | Path) -> None:
         """Write the fitted state to `directory`: exploration.json (parameters, random state, recently shown)
@@ -173,17 +176,28 @@ class ExplorationGenerator:
         """(positions, weights > 0) of the matching entities the mode keeps, positions ascending."""
         positions = self._matching(query)
         if self.mode in ("novel", "mix"):
-            positions = positions[~np.isin(positions, self._shown_positions(context.user_id))]
-        if self.mode == "novel":
-            weights = np.ones(len(positions))
-        elif self.mode == "new":
-            weights = self._new_weight(positions)
-        elif self.mode == "long_tail":
-            weights = self._tail_weight(positions)
-        else:
-            weights = self._new_weight(positions) + self._tail_weight(positions) + MIX_FLOOR
+            positions = _without(positions, self._shown_positions(context.user_id))
+        weights = self._mode_weights()[positions]
         keep = weights > 0.0
         return positions[keep], weights[keep]
+
+    def _mode_weights(self) -> np.ndarray:
+        """The mode's weight of every indexed entity, computed once per index, mode and reference day: a query
+        matching most of the catalog (a bare "songs") then costs a gather, not a recomputation."""
+        day = self._reference_day()
+        key = (self.mode, self.new_days, self.tail_level_, day if day == day else None, len(self.index_.table))
+        if self._weights_key != key:
+            everyone = np.arange(len(self.index_.table))
+            if self.mode == "novel":
+                weights = np.ones(len(everyone))
+            elif self.mode == "new":
+                weights = self._new_weight(everyone)
+            elif self.mode == "long_tail":
+                weights = self._tail_weight(everyone)
+            else:
+                weights = self._new_weight(everyone) + self._tail_weight(everyone) + MIX_FLOOR
+            self._weights, self._weights_key = weights, key
+        return self._weights
 
     def _new_weight(self, positions: np.ndarray) -> np.ndarray:
         """2 - age / new_days for entities added within new_days of the reference, else 0."""
@@ -230,9 +244,25 @@ class ExplorationGenerator:
         return mask
 
     def _shown_positions(self, user_id: str | None) -> np.ndarray:
-        shown = self.shown_.get(self._user(user_id), {}) if user_id is not None else {}
-        found = [self.index_.table.position(entity_id) for entity_id in shown]
-        return np.asarray([p for p in found if p >= 0], dtype=np.int64)
+        """Index positions of the entities recently shown to the user, ascending (cached until the next
+        `record_shown` for that user or the next `add`)."""
+        if user_id is None:
+            return np.zeros(0, dtype=np.int64)
+        key = self._user(user_id)
+        cached = self._shown_at.get(key)
+        if cached is None:
+            found = [self.index_.table.position(entity_id) for entity_id in self.shown_.get(key, {})]
+            cached = np.unique(np.asarray([p for p in found if p >= 0], dtype=np.int64))
+            if key in self.shown_:
+                self._shown_at[key] = cached
+        return cached
+
+    def _reset_caches(self) -> None:
+        """Forget what depends on the index: the newest added day, the weights, the shown positions."""
+        self._newest: float | None = None
+        self._weights: np.ndarray | None = None
+        self._weights_key: tuple | None = None
+        self._shown_at: dict[str, np.ndarray] = {}
 
     def _user(self, user_id: str) -> str:
         return self.user_key(user_id) if self.user_key is not None else user_id
@@ -259,6 +289,20 @@ class ExplorationGenerator:
             raise ValueError(f"ExplorationGenerator tail_share must be in [0, 1], got {self.tail_share!r}")
         if self.novel_window < 0:
             raise ValueError(f"ExplorationGenerator novel_window must be >= 0, got {self.novel_window!r}")
+
+
+def _without(positions: np.ndarray, removed: np.ndarray) -> np.ndarray:
+    """`positions` (ascending) without the values in `removed`: a binary search per removed value, so a long
+    match list costs O(len(removed) log n), not a sort."""
+    if len(removed) == 0 or len(positions) == 0:
+        return positions
+    at = np.searchsorted(positions, removed)
+    inside = at < len(positions)
+    at = at[inside]
+    drop = at[positions[at] == removed[inside]]
+    keep = np.ones(len(positions), dtype=bool)
+    keep[drop] = False
+    return positions[keep]
 
 
 def _year_range(slot: Slot) -> tuple[int, int]:
