@@ -244,15 +244,15 @@ class ExplorationGenerator:
         return mask
 
     def _shown_positions(self, user_id: str | None) -> np.ndarray:
-        """Index positions of the entities recently shown to the user, ascending (cached until the next
-        `record_shown` for that user or the next `add`)."""
+        """Index positions of the entities recently shown to the user (cached until the next `record_shown` for
+        that user or the next `add`)."""
         if user_id is None:
             return np.zeros(0, dtype=np.int64)
         key = self._user(user_id)
         cached = self._shown_at.get(key)
         if cached is None:
             found = [self.index_.table.position(entity_id) for entity_id in self.shown_.get(key, {})]
-            cached = np.unique(np.asarray([p for p in found if p >= 0], dtype=np.int64))
+            cached = np.asarray([p for p in found if p >= 0], dtype=np.int64)  # distinct ids: distinct positions
             if key in self.shown_:
                 self._shown_at[key] = cached
         return cached
@@ -292,8 +292,8 @@ class ExplorationGenerator:
 
 
 def _without(positions: np.ndarray, removed: np.ndarray) -> np.ndarray:
-    """`positions` (ascending) without the values in `removed`: a binary search per removed value, so a long
-    match list costs O(len(removed) log n), not a sort."""
+    """`positions` (ascending) without the values in `removed` (any order): a binary search per removed value, so
+    a long match list costs O(len(removed) log n), not a sort."""
     if len(removed) == 0 or len(positions) == 0:
         return positions
     at = np.searchsorted(positions, removed)
