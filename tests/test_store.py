@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+import math
 from datetime import datetime
 
+import numpy as np
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from ltrr.errors import StoreError, UnknownEntityError
 from ltrr.store import CatalogStore, WriteCounts, resolve_url
+from ltrr.store.db import json_dumps
 from ltrr.types import Affinity, Entity, Popularity, TagWeight, UserProfile
 
 
@@ -205,3 +209,12 @@ def test_revision_rises_only_with_a_committed_change(any_store):
     with any_store.writer() as writer:
         writer.upsert_entities([dataclasses.replace(track, name="Renamed")])
     assert any_store.revision() == 2
+
+
+def test_json_columns_write_non_finite_floats_as_null_and_numpy_as_numbers():
+    values = {"scores": [1.5, math.nan, math.inf], "counts": np.arange(3), "weight": np.float32(0.25),
+              "strided": np.array([1.0, 2.0, 3.0, 4.0])[::2], 7: ("a", "b")}
+    assert json.loads(json_dumps(values)) == {"scores": [1.5, None, None], "counts": [0, 1, 2], "weight": 0.25,
+                                              "strided": [1.0, 3.0], "7": ["a", "b"]}
+    with pytest.raises(TypeError, match="cannot hold object value"):
+        json_dumps({"x": object()})

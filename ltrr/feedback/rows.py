@@ -1,7 +1,8 @@
 """Conversion between feedback records and the rows of `ltrr.store.feedback_schema`.
 
 JSON columns never receive NaN or infinity (PostgreSQL's json type rejects them and SQLite's JSON functions
-misread them): they are written as null and read back as NaN where a float is expected.
+misread them): the stores' serializer (`ltrr.store.db.json_dumps`) writes them as null, and they are read back
+as NaN where a float is expected.
 """
 
 from __future__ import annotations
@@ -15,23 +16,6 @@ from ..types import Arm, Decision
 from .records import Click, Impression, RequestContext, ShownItem, utc_naive
 
 USER_KEY = re.compile(r"[0-9a-f]{64}")
-
-
-def json_safe(value: Any) -> Any:
-    """A copy of `value` (nested dicts, lists, tuples, scalars) with non-finite floats replaced by None."""
-    if isinstance(value, float):
-        return value if value - value == 0.0 else None  # x - x is 0.0 only for a finite x
-    if isinstance(value, Mapping):
-        if all(type(item) is float for item in value.values()):  # a feature namespace: the common case, flat
-            return {str(key): item if item - item == 0.0 else None for key, item in value.items()}
-        return {str(key): json_safe(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        if all(type(item) is float for item in value):
-            return [item if item - item == 0.0 else None for item in value]
-        return [json_safe(item) for item in value]
-    if hasattr(value, "tolist"):  # numpy scalar or array
-        return json_safe(value.tolist())
-    return value
 
 
 def _float(value: Any) -> float:
@@ -69,8 +53,8 @@ def impression_row(impression: Impression) -> dict[str, Any]:
                     "weekday": context.weekday},
         "arm_name": decision.arm.name, "plan": [[name, int(k)] for name, k in decision.arm.plan],
         "arm_index": decision.arm_index, "propensity": float(decision.propensity),
-        "pmf": json_safe(list(decision.pmf)), "policy": decision.policy, "policy_version": decision.policy_version,
-        "ranker_version": impression.ranker_version, "policy_input": json_safe(dict(impression.policy_input)),
+        "pmf": list(decision.pmf), "policy": decision.policy, "policy_version": decision.policy_version,
+        "ranker_version": impression.ranker_version, "policy_input": impression.policy_input,
         "feature_names": list(impression.feature_names), "n_candidates": impression.n_candidates,
         "n_shown": len(impression.items), "latency_ms": float(impression.latency_ms),
         "closed_at": None, "reward": None,
@@ -80,8 +64,8 @@ def impression_row(impression: Impression) -> dict[str, Any]:
 def item_rows(impression: Impression) -> list[dict[str, Any]]:
     return [{"request_id": impression.request_id, "position": item.position, "entity_id": item.entity_id,
              "kind": item.kind, "score": item.score if math.isfinite(item.score) else None,
-             "sources": json_safe([[source, int(rank), score] for source, rank, score in item.sources]),
-             "features": json_safe(list(item.features))}
+             "sources": [[source, int(rank), score] for source, rank, score in item.sources],
+             "features": item.features}
             for item in impression.items]
 
 
