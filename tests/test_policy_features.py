@@ -124,6 +124,44 @@ def test_policy_input_json_round_trip():
     assert example_lines(restored) == example_lines(inputs)
 
 
+def test_packed_json_is_smaller_and_rebuilds_every_arm():
+    arms = arm_catalogue(("bm25", "dense", "structured", "memory", "exploration"))
+    previews = {name: Preview(name, 40, 3.5, 0.25) for name in ("bm25", "structured", "memory", "exploration")}
+    stats = GeneratorStats()
+    stats.record("topical", arms[0], 0.7)
+    inputs = policy_input(make_query(), Context(device="car"), arms, previews, taste=["rock"], stats=stats)
+    packed = inputs.to_json()
+    full = {"shared": inputs.shared, "actions": list(inputs.actions), "query_class": inputs.query_class}
+    assert packed["format"] == 2 and len(packed["actions"]) == len(arms)
+    assert len(json.dumps(packed)) < 0.6 * len(json.dumps(full))
+    # each generator's preview is stored once, and every plan calling the generator refers to it
+    assert sum(1 for key in packed["groups"] if key.startswith("P:")) == len(previews)
+    restored = PolicyInput.from_json(json.loads(json.dumps(packed)))
+    assert restored == inputs and [list(a["P"]) for a in restored.actions] == [list(a["P"]) for a in inputs.actions]
+    assert example_lines(restored) == example_lines(inputs)
+    # the earlier format (every arm in full) still reads: logs written before stay usable
+    assert PolicyInput.from_json(json.loads(json.dumps(full))) == inputs
+
+
+def test_inputs_not_built_by_policy_input_pack_one_group_per_arm_and_namespace():
+    inputs = PolicyInput({"S": {"tokens": 2.0}}, ({"A": {"arm_x": 1.0}, "P": {}}, {"A": {"arm_y": 1.0}}), "topical")
+    packed = inputs.to_json()
+    assert packed["actions"] == [{"A": ["0.A"], "P": ["0.P"]}, {"A": ["1.A"]}]
+    assert PolicyInput.from_json(json.loads(json.dumps(packed))) == inputs
+
+
+def test_packed_json_nulls_read_as_nan_and_unknown_groups_are_refused():
+    data = {"format": 2, "query_class": "x", "shared": {"S": {"a": None}}, "groups": {"g": {"b": None}},
+            "actions": [{"P": ["g", {"c": 1}]}]}
+    inputs = PolicyInput.from_json(data)
+    assert math.isnan(inputs.shared["S"]["a"]) and math.isnan(inputs.actions[0]["P"]["b"])
+    assert inputs.actions[0]["P"]["c"] == 1.0
+    with pytest.raises(ValueError, match="not a PolicyInput dict.*'h'"):
+        PolicyInput.from_json({**data, "actions": [{"P": ["h"]}]})
+    with pytest.raises(ValueError, match="not a PolicyInput dict"):
+        PolicyInput.from_json({**data, "actions": [{"P": "g"}]})
+
+
 @pytest.mark.parametrize("data", [{}, {"shared": {}, "actions": 3, "query_class": "x"},
                                   {"shared": {"S": {"a": "b"}}, "actions": [], "query_class": "x"}])
 def test_policy_input_from_json_rejects_other_shapes(data):

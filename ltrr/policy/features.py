@@ -40,6 +40,9 @@ logger = logging.getLogger(__name__)
 Namespaces = dict[str, dict[str, float]]
 
 QUERY_NAMESPACE, USER_NAMESPACE = "S", "U"
+PACKED_FORMAT = 2
+"""`PolicyInput.to_json`'s format: 2 = packed (arms reference shared feature groups); without a format key, every
+arm's namespaces in full (read for logs written before)."""
 PLAN_NAMESPACE, PREVIEW_NAMESPACE, REWARD_NAMESPACE = "A", "P", "R"
 MAX_TOKENS = 32
 _UNSAFE = re.compile(r"[^\w.\-]+")
@@ -60,19 +63,41 @@ class PolicyInput:
     query_class: str
 
     def to_json(self) -> dict[str, Any]:
-        """A JSON-able dict; `from_json` reads it back. It shares the namespace dicts with this input (building
-        them already made every name a str and every value a float; copying 27 arms' features cost ~2 ms a
-        search): treat it as read-only."""
-        return {"shared": self.shared, "actions": list(self.actions), "query_class": self.query_class}
+        """A JSON-able dict; `from_json` reads it back.
+
+        Packed: the arms' namespaces are lists of references into `groups` (a group is a namespace's features
+        shared by several arms, such as one generator's preview, which every plan calling that generator
+        carries) and of inline dicts; an arm's namespace is the merge of its entries in order. Inputs built by
+        `policy_input` come packed by generator (a 27-plan search: about 7 KB of JSON instead of 21 KB, and
+        a third of the time to make JSON-safe and write); others get one group per arm and namespace. The dict
+        shares the namespace dicts with this input (building them already made every name a str and every
+        value a float): treat it as read-only.
+
+            {"format": 2, "query_class": "topical", "shared": {"S": {...}, "U": {...}},
+             "groups": {"A0": {"arm_bm25": 1.0, ...}, "P:bm25": {"bm25_top": 7.2, ...}, ...},
+             "actions": [{"A": ["A0"], "P": ["P:bm25"], "R": [{"arm_reward": 0.41}, "R:bm25"]}, ...]}
+        """
+        packed = self.__dict__.get("_packed")
+        if packed is None:
+            groups = {f"{index}.{namespace}": features for index, action in enumerate(self.actions)
+                      for namespace, features in action.items()}
+            actions = [{namespace: [f"{index}.{namespace}"] for namespace in action}
+                       for index, action in enumerate(self.actions)]
+            packed = (groups, actions)
+        return {"format": PACKED_FORMAT, "query_class": self.query_class, "shared": self.shared,
+                "groups": packed[0], "actions": packed[1]}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> PolicyInput:
-        """Rebuild what `to_json` wrote.
+        """Rebuild what `to_json` wrote (the packed format, or the earlier one with every arm's namespaces in
+        full). Null values (a JSON column's non-finite floats) read as NaN.
 
         Raises:
             ValueError: the dict is not shaped like `to_json`'s output.
         """
         try:
+            if "groups" in data or data.get("format") == PACKED_FORMAT:
+                return cls(_copy(data["shared"]), _unpack(data["groups"], data["actions"]), str(data["query_class"]))
             return cls(_copy(data["shared"]), tuple(_copy(action) for action in data["actions"]),
                        str(data["query_class"]))
         except (KeyError, TypeError, ValueError, AttributeError) as error:
@@ -113,7 +138,56 @@ def policy_input(query: Query, context: Context, arms: Sequence[Arm], previews: 
         lines.append(" ".join((namespace_group(PLAN_NAMESPACE, _plan_text(arm)),
                                namespace_group(PREVIEW_NAMESPACE, preview), namespace_group(REWARD_NAMESPACE, reward))))
     object.__setattr__(inputs, "_vw_lines", lines)  # a cache, not a field: equality and to_json ignore it
+    object.__setattr__(inputs, "_packed", _packed(arms, actions, per_generator, rewards))
     return inputs
+
+
+def _packed(arms: Sequence[Arm], actions: Sequence[Namespaces], previews: Mapping[str, dict[str, float]],
+            rewards: Mapping[str, dict[str, float]] | None) -> tuple[dict[str, dict[str, float]], list[dict]]:
+    """`to_json`'s groups and arm entries for inputs built by `policy_input`: each arm's plan features, and
+    each generator's preview and reward features once, referenced by every arm that calls it (the merge
+    order is `arm_features`'s, so unpacking rebuilds the same dicts in the same order)."""
+    groups: dict[str, dict[str, float]] = {}
+    for name, features in previews.items():
+        groups[f"P:{name}"] = features
+    for name, features in (rewards or {}).items():
+        groups[f"R:{name}"] = features
+    packed = []
+    for index, (arm, action) in enumerate(zip(arms, actions, strict=True)):
+        groups[f"A{index}"] = action[PLAN_NAMESPACE]
+        plan = [name for name, _ in arm.plan]
+        entry: dict[str, list] = {PLAN_NAMESPACE: [f"A{index}"],
+                                  PREVIEW_NAMESPACE: [f"P:{name}" for name in plan if name in previews]}
+        if rewards is not None:
+            entry[REWARD_NAMESPACE] = [{"arm_reward": action[REWARD_NAMESPACE]["arm_reward"]},
+                                       *(f"R:{name}" for name in plan)]
+        else:
+            entry[REWARD_NAMESPACE] = []
+        packed.append(entry)
+    return groups, packed
+
+
+def _unpack(groups: Mapping[str, Mapping[str, Any]], actions: Sequence[Mapping[str, Sequence[Any]]]
+            ) -> tuple[Namespaces, ...]:
+    """The arms' namespaces from `to_json`'s packed groups and entries."""
+    copied = {str(key): _features(features) for key, features in groups.items()}
+    unpacked = []
+    for action in actions:
+        namespaces: Namespaces = {}
+        for namespace, entries in action.items():
+            if isinstance(entries, (str, bytes)):
+                raise TypeError(f"namespace {namespace!r} holds {entries!r}, not a list of groups")
+            features: dict[str, float] = {}
+            for entry in entries:
+                if isinstance(entry, str):
+                    if entry not in copied:
+                        raise KeyError(f"group {entry!r} is not in the groups")
+                    features.update(copied[entry])
+                else:
+                    features.update(_features(entry))
+            namespaces[str(namespace)] = features
+        unpacked.append(namespaces)
+    return tuple(unpacked)
 
 
 def features_text(features: Mapping[str, float], rename: Callable[[str], str] | None = None) -> str:
@@ -265,5 +339,10 @@ def _finite(value: float) -> float:
 
 
 def _copy(namespaces: Mapping[str, Mapping[str, float]]) -> Namespaces:
-    return {str(namespace): {str(name): float(value) for name, value in features.items()}
-            for namespace, features in namespaces.items()}
+    return {str(namespace): _features(features) for namespace, features in namespaces.items()}
+
+
+def _features(features: Mapping[str, Any]) -> dict[str, float]:
+    """A namespace's features as read back from JSON: str names, float values (null, a non-finite float that
+    a JSON column could not hold, reads as NaN)."""
+    return {str(name): math.nan if value is None else float(value) for name, value in features.items()}
