@@ -238,6 +238,25 @@ def test_missing_json_renders_a_not_run_note(tmp_path):
     assert "| search |" not in markdown  # no goal checked without numbers
 
 
+def test_a_benchmark_not_run_this_time_keeps_its_earlier_section_and_goals(tmp_path):
+    earlier = rendered(write_out(tmp_path / "all", FIXTURES))
+    slow = json.loads(json.dumps(SEARCH))
+    slow["cold"]["wall"]["p95_ms"] = 99.0
+    search_only = {"search": slow}
+    outcomes = [load_outcome(bench, write_out(tmp_path / "search", search_only), OPTIONS) for bench in BENCHMARKS]
+    markdown = render(outcomes, invocation="python scripts/bench_all.py --only search", generated_at="2026-02-03",
+                      previous=earlier)
+    for name in ("ingest", "generators", "simulate", "eval_real"):
+        assert section(markdown, name).rstrip("\n") == section(earlier, name).rstrip("\n")
+    summary = markdown[markdown.index("## Goals"):markdown.index("## ingest")]
+    assert summary.count("| simulate |") == 2 and summary.count("| eval_real |") == 5
+    assert "| search | cold p95 <= 15 ms | 99.00 ms | **not met** |" in summary  # the new run, not the kept one
+    assert "99.00 ms" in section(markdown, "search") and "_Not run_" not in markdown
+    # a benchmark without a section in the earlier file still gets the note
+    assert "_Not run_" in section(render(outcomes, invocation="x", generated_at="y", previous="# Benchmarks\n"),
+                                  "simulate")
+
+
 def test_failed_run_renders_return_code_and_stderr_tail(tmp_path):
     out = write_out(tmp_path / "out", FIXTURES)
     (out / "simulate.run.json").write_text(json.dumps(record("simulate", returncode=3)), encoding="utf-8")
