@@ -147,24 +147,30 @@ def _packed(arms: Sequence[Arm], actions: Sequence[Namespaces], previews: Mappin
     """`to_json`'s groups and arm entries for inputs built by `policy_input`: each arm's plan features, and
     each generator's preview and reward features once, referenced by every arm that calls it (the merge
     order is `arm_features`'s, so unpacking rebuilds the same dicts in the same order)."""
-    groups: dict[str, dict[str, float]] = {}
-    for name, features in previews.items():
-        groups[f"P:{name}"] = features
-    for name, features in (rewards or {}).items():
-        groups[f"R:{name}"] = features
+    layout = _pack_layout(tuple(arms), tuple(previews), rewards is not None)
+    groups: dict[str, dict[str, float]] = {f"P:{name}": features for name, features in previews.items()}
+    if rewards is not None:
+        groups.update((f"R:{name}", features) for name, features in rewards.items())
     packed = []
-    for index, (arm, action) in enumerate(zip(arms, actions, strict=True)):
-        groups[f"A{index}"] = action[PLAN_NAMESPACE]
-        plan = [name for name, _ in arm.plan]
-        entry: dict[str, list] = {PLAN_NAMESPACE: [f"A{index}"],
-                                  PREVIEW_NAMESPACE: [f"P:{name}" for name in plan if name in previews]}
-        if rewards is not None:
-            entry[REWARD_NAMESPACE] = [{"arm_reward": action[REWARD_NAMESPACE]["arm_reward"]},
-                                       *(f"R:{name}" for name in plan)]
-        else:
-            entry[REWARD_NAMESPACE] = []
-        packed.append(entry)
+    for (plan_key, plan_entry, preview_entry, reward_keys), action in zip(layout, actions, strict=True):
+        groups[plan_key] = action[PLAN_NAMESPACE]
+        rewards_entry = [{"arm_reward": action[REWARD_NAMESPACE]["arm_reward"]}, *reward_keys] if reward_keys \
+            is not None else []
+        packed.append({PLAN_NAMESPACE: plan_entry, PREVIEW_NAMESPACE: preview_entry, REWARD_NAMESPACE: rewards_entry})
     return groups, packed
+
+
+@lru_cache(maxsize=64)  # one catalogue and one set of previewed generators in every search
+def _pack_layout(arms: tuple[Arm, ...], previewed: tuple[str, ...], with_rewards: bool
+                 ) -> tuple[tuple[str, list[str], list[str], tuple[str, ...] | None], ...]:
+    """Per arm: its plan group's key, its "A" and "P" entries and its reward group keys (None: no "R" features).
+    The entry lists are shared by every packed input (JSON to be written: read-only)."""
+    layout = []
+    for index, arm in enumerate(arms):
+        plan = [name for name, _ in arm.plan]
+        layout.append((f"A{index}", [f"A{index}"], [f"P:{name}" for name in plan if name in previewed],
+                       tuple(f"R:{name}" for name in plan) if with_rewards else None))
+    return tuple(layout)
 
 
 def _unpack(groups: Mapping[str, Mapping[str, Any]], actions: Sequence[Mapping[str, Sequence[Any]]]
