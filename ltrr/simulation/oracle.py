@@ -56,10 +56,14 @@ class OraclePolicy:
     name = "oracle"
     version = 0
 
-    def __init__(self, shortlist: int = 6) -> None:
+    def __init__(self, shortlist: int = 6, *, record: Callable[[PolicyInput, list[float]], None] | None = None) -> None:
+        """record: when given, every arm is evaluated for every search (not only the shortlist) and `record`
+        receives the search's policy input and each arm's expected reward, in catalogue order: full-information
+        plan values (`simulation.headroom`). The choice is then the best of all arms."""
         if shortlist < 1:
             raise ValueError(f"shortlist must be >= 1, got {shortlist!r}")
         self.shortlist = shortlist
+        self.record = record
         self._lists: Mapping[str, Sequence[Candidate]] = {}
         self._relevance: Mapping[str, int] = {}
         self._evaluate: Callable[[Arm], float] | None = None
@@ -71,6 +75,14 @@ class OraclePolicy:
         self._lists, self._relevance, self._evaluate = lists, relevance, evaluate
 
     def select(self, inputs: PolicyInput, arms: Sequence[Arm]) -> Decision:
+        if self.record is not None and self._evaluate is not None:
+            values = [self._evaluate(arm) for arm in arms]
+            self.record(inputs, values)
+            order = shortlist_arms(self._lists, arms, self._relevance, len(arms))  # ties: the smaller pool first
+            index = max(order, key=lambda i: values[i])
+            pmf = np.zeros(len(arms))
+            pmf[index] = 1.0
+            return make_decision(arms, pmf, index, self.name, self.version)
         candidates = shortlist_arms(self._lists, arms, self._relevance, self.shortlist)
         if self._evaluate is not None and len(candidates) > 1:
             values = [self._evaluate(arms[i]) for i in candidates]

@@ -135,6 +135,7 @@ class Replay:
         self.trace = trace
         self.progress = progress
         self.on_session: Callable[[int], None] | None = None  # called after each main-run session (benchmarks)
+        self.oracle_factory: Callable[[], OraclePolicy] = OraclePolicy  # the oracle run's policy (headroom: recording)
         generators = tuple(base.config.retrieval.generators)
         self.depth = deepest_k(base.arms)  # per generator, the deepest list the oracle inspects
         self.policy_names = expand_policies(self.spec.policies, generators, [arm.name for arm in base.arms])
@@ -175,7 +176,7 @@ class Replay:
     # -- policies -----------------------------------------------------------------------------------------------
 
     def _fork(self, name: str, seed: int, shared: Mapping[str, SharedGenerator], best_arm: str | None) -> PolicyRun:
-        oracle = OraclePolicy() if name == "oracle" else None
+        oracle = self.oracle_factory() if name == "oracle" else None
         policy = oracle or self._policy(name, seed, best_arm)
         config = self.base.config
         log = RecentFeedbackLog(self.spec.log_window, stream_seconds=config.feedback.stream_seconds,
