@@ -38,6 +38,7 @@ from .bench_runs import (  # noqa: F401  (DEFAULT_DATA, ROOT, RunRecord: re-expo
     load_outcome,
     run_benchmark,
 )
+from .evaluation.real_queries import count_key
 
 SYMBOLS = MappingProxyType({operator.le: "<=", operator.lt: "<", operator.ge: ">=", operator.gt: ">"})
 STATUS = MappingProxyType({True: "met", False: "**not met**", None: "n/a"})
@@ -131,7 +132,9 @@ SIMULATE_MEASURES = (
     Measure("world build", ("world_build_s",), "{:,.1f} s"), Measure("engine open", ("engine_open_s",), "{:,.1f} s"))
 EVAL_COLUMNS = (("nDCG@10 head", "ndcg@10", "head"), ("nDCG@10 tail", "ndcg@10", "tail"),
                 ("nDCG@10 all", "ndcg@10", "all"), ("recall@100 all", "recall@100", "all"), ("MRR all", "mrr", "all"),
-                ("spearfish recall@10", "spearfish_recall@10", "all"))
+                ("spearfish recall@10", "spearfish_recall@10", "all"),
+                ("spearfish recall@10 one word", "spearfish_recall@10", "one_word"),
+                ("spearfish recall@10 more words", "spearfish_recall@10", "multi_word"))
 
 
 def dig(data: object, path: Sequence[str]) -> Any:
@@ -212,7 +215,7 @@ def render_simulate(data: Mapping[str, Any], about: Mapping[str, Any] | None) ->
 
 def render_eval_real(data: Mapping[str, Any], about: Mapping[str, Any] | None) -> Rendered:
     counts = dig(about, ("n_queries",)) or {}
-    headers = [f"{label} (n={fmt(counts.get('spearfish' if metric.startswith('spearfish') else cls), INT)})"
+    headers = [f"{label} (n={fmt(counts.get(count_key(metric, cls)), INT)})"
                for label, metric, cls in EVAL_COLUMNS]
     rows = [[system, *[interval(dig(data, (metric, cls, system))) for _, metric, cls in EVAL_COLUMNS]]
             for system in dig(data, ("ndcg@10", "all")) or {}]

@@ -23,6 +23,7 @@ from tqdm import tqdm
 from ltrr.bench import machine, table
 from ltrr.config import EngineConfig
 from ltrr.evaluation.real_eval import RealEvalOptions, RealEvalReport, evaluate_real
+from ltrr.evaluation.real_queries import count_key
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -78,7 +79,7 @@ def _tables(report: RealEvalReport) -> str:
     for metric, by_class in report.metrics.items():
         classes = list(by_class)
         systems = list(next(iter(by_class.values())))
-        counted = {cls: report.n_queries["spearfish" if metric.startswith("spearfish") else cls] for cls in classes}
+        counted = {cls: report.n_queries.get(count_key(metric, cls), "?") for cls in classes}
         header = [metric, *[f"{cls} (n={counted[cls]})" for cls in classes]]
         parts.append(table(header, [[system, *[_cell(by_class[cls][system]) for cls in classes]]
                                     for system in systems]))

@@ -21,6 +21,7 @@ from ltrr.engine import Engine
 from ltrr.evaluation.metrics import bootstrap_means, mrr, ndcg_at, recall_at
 from ltrr.evaluation.real_eval import (
     CLASSES,
+    SPEARFISH_CLASSES,
     SPEARFISH_METRICS,
     SYSTEMS,
     TOPICAL_METRICS,
@@ -33,7 +34,15 @@ from ltrr.evaluation.real_eval import (
     warm_up,
     world_snapshot,
 )
-from ltrr.evaluation.real_queries import GradedQuery, PlaylistSplit, split_train_test, topical_queries, train_popularity
+from ltrr.evaluation.real_queries import (
+    GradedQuery,
+    PlaylistSplit,
+    count_key,
+    spearfish_class,
+    split_train_test,
+    topical_queries,
+    train_popularity,
+)
 from ltrr.simulation.world import World, WorldConfig
 from ltrr.store import CatalogStore
 from ltrr.synthetic import generate_catalog, write_catalog
@@ -252,12 +261,17 @@ def test_script_prints_the_json_shape(catalog, tmp_path):
     assert about["warm_up"]["ranker"]["version"] > 2  # refitted during the warm-up, then once more at its end
     assert about["n_queries"]["head"] >= 1 and about["n_queries"]["tail"] >= 1 and about["n_queries"]["spearfish"] == 20
     assert about["n_playlists"] == {"train": 42, "test": 18}
+    counts = about["n_queries"]
+    assert counts["spearfish_one_word"] + counts["spearfish_multi_word"] == 20 and counts["spearfish_multi_word"] > 0
     for metric, by_class in metrics.items():
-        assert list(by_class) == (["all"] if metric in SPEARFISH_METRICS else list(CLASSES))
-        for entries in by_class.values():
+        assert list(by_class) == (list(SPEARFISH_CLASSES) if metric in SPEARFISH_METRICS else list(CLASSES))
+        for cls, entries in by_class.items():
             assert list(entries) == list(SYSTEMS)
             for entry in entries.values():
                 low, high = entry["ci95"]
+                if counts[count_key(metric, cls)] == 0:  # no query of that kind: no mean
+                    assert entry == {"mean": None, "ci95": [None, None]}
+                    continue
                 assert set(entry) == {"mean", "ci95"} and 0.0 <= low <= entry["mean"] <= high <= 1.0
     assert any(e["mean"] > 0 for e in metrics["ndcg@10"]["all"].values())
     report = RealEvalReport(metrics, about["n_queries"], about["n_playlists"], about["warm_up"], about["timings_s"],
@@ -273,3 +287,10 @@ def test_options_reject_bad_values():
         RealEvalOptions(warm_up=-1)
     with pytest.raises(ValueError, match="retrain_every must be an integer >= 0"):
         RealEvalOptions(retrain_every=-1)
+
+
+def test_spearfish_class_and_count_keys():
+    assert spearfish_class("Digger") == "one_word" and spearfish_class("  24K ") == "one_word"
+    assert spearfish_class("Gold Digger") == "multi_word" and spearfish_class("Kanye West Gold Digger") == "multi_word"
+    assert count_key("ndcg@10", "head") == "head" and count_key("spearfish_mrr", "all") == "spearfish"
+    assert count_key("spearfish_recall@10", "one_word") == "spearfish_one_word"

@@ -42,6 +42,7 @@ intervals over queries (`metrics.bootstrap_means`).
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -73,6 +74,7 @@ from .real_queries import (
     GradedQuery,
     PlaylistSplit,
     sample_queries,
+    spearfish_class,
     spearfish_queries,
     split_train_test,
     topical_queries,
@@ -83,6 +85,7 @@ SINGLE_SYSTEMS = ("bm25", "dense", "structured", "memory")
 SYSTEMS = (*SINGLE_SYSTEMS, "rrf_union", "engine_cold", "engine_learned")
 TOPICAL_METRICS = ("ndcg@10", "recall@100", "mrr")
 SPEARFISH_METRICS = ("spearfish_recall@10", "spearfish_mrr")
+SPEARFISH_CLASSES = ("all", "one_word", "multi_word")
 CLASSES = ("head", "tail", "all")
 DEPTH = 100
 RRF_K = 60
@@ -185,7 +188,9 @@ def evaluate_engine(engine: Engine, options: RealEvalOptions, progress: StageFac
     timings["evaluate"] = time.perf_counter() - clock
     metrics = summarize(rankings, held.topical, spearfish, options)
     counts = {cls: sum(q.query_class == cls for q in held.topical) for cls in ("head", "tail")}
-    return RealEvalReport(metrics, {**counts, "all": len(held.topical), "spearfish": len(spearfish)},
+    spear_counts = {f"spearfish_{cls}": sum(spearfish_class(q.text) == cls for q in spearfish)
+                    for cls in SPEARFISH_CLASSES[1:]}
+    return RealEvalReport(metrics, {**counts, "all": len(held.topical), "spearfish": len(spearfish), **spear_counts},
                           {"train": len(held.split.train), "test": len(held.split.test)}, warm,
                           {k: round(v, 1) for k, v in timings.items()}, frozen)
 
@@ -334,8 +339,12 @@ def summarize(rankings: Mapping[str, list[list[str]]], topical: Sequence[GradedQ
         offset, queries = (len(topical), spearfish) if spear else (0, topical)
         values = np.array([[measures[metric](rankings[s][offset + i], q.relevance) for s in systems]
                            for i, q in enumerate(queries)]).reshape(len(queries), len(systems))
-        for c, cls in enumerate(("all",) if spear else CLASSES):
-            rows = np.array([cls == "all" or q.query_class == cls for q in queries], dtype=bool)
+        for c, cls in enumerate(SPEARFISH_CLASSES if spear else CLASSES):
+            rows = np.array([cls == "all" or (spearfish_class(q.text) if spear else q.query_class) == cls
+                             for q in queries], dtype=bool)
+            if not rows.any():
+                out.setdefault(metric, {})[cls] = {s: _entry(math.nan, math.nan, math.nan) for s in systems}
+                continue
             means, lows, highs = bootstrap_means(values[rows], options.n_resamples,
                                                    seed=(options.seed, m, c))
             out.setdefault(metric, {})[cls] = {s: _entry(means[j], lows[j], highs[j]) for j, s in enumerate(systems)}

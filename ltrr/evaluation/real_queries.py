@@ -82,6 +82,19 @@ def sample_queries(queries: Sequence[GradedQuery], max_queries: int | None, seed
     return [queries[i] for i in sorted(keep.tolist())]
 
 
+def spearfish_class(text: str) -> str:
+    """"one_word" for a one-word spearfishing query (a title fragment such as "Digger" for "Gold Digger": many
+    tracks match it, and the target is often in no generator's top 10), else "multi_word"."""
+    return "one_word" if len(text.split()) == 1 else "multi_word"
+
+
+def count_key(metric: str, query_class: str) -> str:
+    """The `n_queries` key counting the queries behind `metric` for `query_class` ("spearfish_one_word", ...)."""
+    if not metric.startswith("spearfish"):
+        return query_class
+    return "spearfish" if query_class == "all" else f"spearfish_{query_class}"
+
+
 def spearfish_queries(tracks: Sequence[Entity], n: int, seed: int, typo_rate: float) -> list[GradedQuery]:
     """`n` seeded noisy queries for tracks drawn by playlist_count + 1: title, "artist title" or part of the
     title (`SPEARFISH_FORMS`), misspelt with chance `typo_rate` (`simulation.noise.QueryNoise`). The target
