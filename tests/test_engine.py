@@ -174,6 +174,32 @@ def test_save_load_gives_identical_decisions(engine, tmp_path):
         twin.shutdown()
 
 
+def test_warm_up_builds_ahead_and_changes_no_decision(catalog_db, tmp_path):
+    engines = []
+    for warm in (False, True):
+        copy = tmp_path / f"warm{warm}.db"
+        copy.write_bytes(open(catalog_db, "rb").read())
+        engines.append(Engine.open(copy, config=small_config(), warm=warm))
+    cold, warmed = engines
+    try:
+        assert "matcher" in warmed.parser.__dict__ and "matcher" not in cold.parser.__dict__
+        assert warmed.log.counts()["impressions"] == 0 and warmed.policy.version == 0  # nothing logged or learned
+        assert warmed.generators["exploration"].sampling_state() == cold.generators["exploration"].sampling_state()
+        assert set(warmed.warm_up()) >= {"parser", "parse", "previews", "rank"}
+        for text in ("night", "love songs", "80s rock", "summer", "chill"):
+            mine, theirs = cold.search(text, limit=5), warmed.search(text, limit=5)
+            assert mine.decision.arm == theirs.decision.arm and mine.decision.pmf == theirs.decision.pmf
+            assert [i.entity_id for i in mine.items] == [i.entity_id for i in theirs.items]
+            for engine, result in ((cold, mine), (warmed, theirs)):
+                if result.items:
+                    engine.record_click(result.request_id, result.items[0].entity_id)
+                else:
+                    engine.close(result.request_id)
+    finally:
+        for engine in engines:
+            engine.shutdown()
+
+
 def test_load_refuses_a_state_saved_with_another_policy(engine, tmp_path):
     engine.save(tmp_path / "saved")
     config = json.loads((tmp_path / "saved" / "config.json").read_text())

@@ -69,6 +69,10 @@ class QueryParser:
         """A parser over `Lexicon.from_store(store, **lexicon_options)`."""
         return cls(Lexicon.from_store(store, **lexicon_options))
 
+    def prepare(self) -> None:
+        """Build the lookup tables now rather than at the first `parse` (`Engine.warm_up`)."""
+        _ = self.matcher, self._vocabulary
+
     @cached_property
     def matcher(self) -> LexiconMatcher:
         """The lexicon's lookup tables, built on first use (~2 s for the real catalog's 44k match keys)."""
