@@ -1,7 +1,10 @@
 """Benchmark the replay: simulated searches per second with learning on, and RSS growth over a long run.
 
     python scripts/bench_simulate.py --db ltrr_data/mpd.db [--scenario sim/mpd.toml] [--sessions 5000]
-                                     [--policies vw_squarecb,greedy] [--json]
+                                     [--policies vw_squarecb,greedy] [--jobs 2] [--json]
+
+--jobs N replays seeds 0..N-1 in N processes at once (as `ltrr simulate --jobs N` does) and reports their
+aggregate searches per second; peak memory is then the largest process's, and there are N of them.
 
 Without --db the scenario's own catalog is used (sim/demo.toml generates the synthetic one).
 """
@@ -15,7 +18,7 @@ import sys
 from tqdm import tqdm
 
 from ltrr.bench import machine, peak_rss_mb, table
-from ltrr.simulation.bench import bench_simulate
+from ltrr.simulation.bench import bench_simulate, bench_simulate_parallel
 from ltrr.simulation.scenario import Scenario
 
 
@@ -25,6 +28,7 @@ def main() -> int:
     parser.add_argument("--scenario", default="sim/mpd.toml")
     parser.add_argument("--sessions", type=int, default=5000)
     parser.add_argument("--policies", default="vw_squarecb", help="comma-separated policy names")
+    parser.add_argument("--jobs", type=int, default=1, help="seeds replayed at once, one process each (default 1)")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args()
@@ -33,13 +37,21 @@ def main() -> int:
         return tqdm(desc=description, total=total, disable=args.quiet, leave=False, file=sys.stderr)
 
     scenario = Scenario.from_toml(args.scenario, db=args.db)
-    result = bench_simulate(scenario, n_sessions=args.sessions, policies=args.policies.split(","), progress=stage)
-    result["peak_rss_mb"] = round(peak_rss_mb(), 1)
+    if args.jobs < 1:
+        parser.error(f"--jobs must be >= 1, got {args.jobs}")
+    policies = args.policies.split(",")
+    if args.jobs > 1:
+        result = bench_simulate_parallel(scenario, n_sessions=args.sessions, policies=policies, jobs=args.jobs)
+        result["peak_rss_mb"] = round(max(r["rss_end_mb"] for r in result["per_process"]), 1)
+    else:
+        result = bench_simulate(scenario, n_sessions=args.sessions, policies=policies, progress=stage)
+        result["peak_rss_mb"] = round(peak_rss_mb(), 1)
     result["machine"] = machine()
     if args.json:
         print(json.dumps(result))
         return 0
-    print(f"bench_simulate: {result['db']}, policies {result['policies']}, {result['machine']}")
+    print(f"bench_simulate: {result['db']}, policies {result['policies']}, {args.jobs} process(es), "
+          f"{result['machine']}")
     keys = ("n_sessions", "n_searches", "seconds", "searches_per_s", "sessions_per_s", "rss_at_10pct_mb",
             "rss_end_mb", "rss_growth_mb", "peak_rss_mb", "engine_open_s", "world_build_s")
     print(table(["measure", "value"], [[key, result[key]] for key in keys]))

@@ -160,8 +160,10 @@ def goals_of(name: str, data: dict[str, Any]) -> dict[str, bool | None]:
                          "--synthetic-docs 100000 --json --quiet"),
     ("search", False, "python scripts/bench_search.py --db ltrr_data/mpd.db --warm-up 2000 --json --quiet"),
     ("search", True, "python scripts/bench_search.py --db ltrr_data/mpd.db --cold 300 --warm-up 300 --json --quiet"),
-    ("simulate", False, "python scripts/bench_simulate.py --db ltrr_data/mpd.db --sessions 5000 --json --quiet"),
-    ("simulate", True, "python scripts/bench_simulate.py --db ltrr_data/mpd.db --sessions 1000 --json --quiet"),
+    ("simulate", False, "python scripts/bench_simulate.py --db ltrr_data/mpd.db --sessions 5000 --jobs 2 "
+                        "--json --quiet"),
+    ("simulate", True, "python scripts/bench_simulate.py --db ltrr_data/mpd.db --sessions 1000 --jobs 2 "
+                       "--json --quiet"),
     ("eval_real", False, "python scripts/eval_real.py --db ltrr_data/mpd.db --max-queries 300 --warm-up 1500 "
                          "--spearfish 300 --json --quiet"),
     ("eval_real", True, "python scripts/eval_real.py --db ltrr_data/mpd.db --max-queries 150 --warm-up 500 "
@@ -381,8 +383,8 @@ def test_run_benchmark_writes_stdout_stderr_and_a_record(tmp_path):
     result = run_benchmark(BY_NAME["simulate"], OPTIONS, tmp_path / "out", python=python)
     assert result.returncode == 0 and result.command[:2] == ["python", "scripts/bench_simulate.py"]
     assert json.loads((tmp_path / "out" / "simulate.json").read_text()) == {"searches_per_s": 400.0}
-    assert "scripts/bench_simulate.py --db ltrr_data/mpd.db --sessions 5000" in (tmp_path / "out" / "simulate.err"
-                                                                                  ).read_text()
+    err = (tmp_path / "out" / "simulate.err").read_text()
+    assert "scripts/bench_simulate.py --db ltrr_data/mpd.db --sessions 5000 --jobs 2" in err
     saved = RunRecord.from_dict(json.loads((tmp_path / "out" / "simulate.run.json").read_text()))
     assert saved == result and set(saved.machine) >= {"cores", "memory_gib", "commit", "dirty"}
     assert load_outcome(BY_NAME["simulate"], tmp_path / "out", OPTIONS).status == "ok"

@@ -10,6 +10,7 @@ import pytest
 
 from ltrr.cli import main
 from ltrr.config import EngineConfig
+from ltrr.simulation.bench import bench_simulate_parallel
 from ltrr.simulation.replay import read_trace
 from ltrr.simulation.run import simulate
 from ltrr.simulation.scenario import Scenario
@@ -145,3 +146,16 @@ def test_replay_retrains_each_policy_ranker_in_memory(tmp_path):
     assert union.engine.scorer.version >= 1  # LambdaMART replaced the default scorer during the run
     assert engine.scorer.version == 0  # the base engine learned nothing
     assert not (engine.index_dir / "state" / "ranker").exists()  # forks retrain in memory, never saving
+
+
+def test_parallel_replay_benchmark_adds_up_its_processes(tmp_path):
+    scenario = _small_scenario(str(tmp_path / "catalog.db"))
+    result = bench_simulate_parallel(scenario, n_sessions=6, policies=("vw_squarecb",), jobs=2)
+    processes = result["per_process"]
+    assert [p["seed"] for p in processes] == [0, 1] and result["jobs"] == 2
+    assert result["n_searches"] == sum(p["n_searches"] for p in processes) >= 12
+    span = max(p["run_ended_at"] for p in processes) - min(p["run_started_at"] for p in processes)
+    assert result["searches_per_s"] == pytest.approx(result["n_searches"] / span)
+    assert result["rss_growth_mb"] == max(p["rss_growth_mb"] for p in processes)
+    with pytest.raises(ValueError, match="jobs must be an integer >= 1"):
+        bench_simulate_parallel(scenario, n_sessions=6, jobs=0)

@@ -3,12 +3,17 @@
 `bench_simulate(scenario, ...)` runs the scenario's replay for one seed with the given policies (default: the
 learned `vw_squarecb` alone) and no trace, sampling the process's current RSS after 10% of the sessions and
 at the end: `rss_growth_mb` is their difference (what a long run keeps adding: logs, memory index, caches).
+`bench_simulate_parallel` runs seeds 0..jobs-1 in that many processes at once (how `ltrr simulate --jobs`
+uses the cores) and reports their aggregate rate: all their searches over the span from the first replay's
+start to the last one's end.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import time
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from typing import Any
 
@@ -46,7 +51,7 @@ def bench_simulate(scenario: Scenario, *, n_sessions: int, policies: Sequence[st
                 samples["t_at_10pct"] = time.perf_counter()
 
         replay.on_session = sample
-        run_start = time.perf_counter()
+        run_start, started_at = time.perf_counter(), time.time()
         result = replay.run_seed(seed, n_sessions)
         elapsed = time.perf_counter() - run_start
         rss_end = current_rss_mb()
@@ -59,4 +64,31 @@ def bench_simulate(scenario: Scenario, *, n_sessions: int, policies: Sequence[st
             "sessions_per_s": n_sessions / elapsed if elapsed > 0 else 0.0,
             "rss_at_10pct_mb": round(samples.get("rss_at_10pct_mb", rss_end), 1), "rss_end_mb": round(rss_end, 1),
             "rss_growth_mb": round(rss_end - samples.get("rss_at_10pct_mb", rss_end), 1),
-            "engine_open_s": round(opened, 1), "world_build_s": round(world_s, 1)}
+            "engine_open_s": round(opened, 1), "world_build_s": round(world_s, 1), "seed": seed,
+            "run_started_at": started_at, "run_ended_at": started_at + elapsed}
+
+
+def bench_simulate_parallel(scenario: Scenario, *, n_sessions: int, policies: Sequence[str] = ("vw_squarecb",),
+                            jobs: int = 2) -> dict[str, Any]:
+    """`bench_simulate` for seeds 0..jobs-1 in `jobs` spawned processes at once; `searches_per_s` is the aggregate
+    (every process's searches over the span of their replays), `per_process` each one's own result."""
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ValueError(f"jobs must be an integer >= 1, got {jobs!r}; use up to the number of cores")
+    if scenario.synthetic:
+        ensure_synthetic_catalog(scenario)  # once, before the processes would race to generate it
+    context = multiprocessing.get_context("spawn")  # forking a process that loaded torch can deadlock
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        futures = [pool.submit(bench_simulate, scenario, n_sessions=n_sessions, policies=tuple(policies), seed=seed)
+                   for seed in range(jobs)]
+        results = [future.result() for future in futures]
+    span = max(r["run_ended_at"] for r in results) - min(r["run_started_at"] for r in results)
+    n_searches = sum(r["n_searches"] for r in results)
+    return {"db": results[0]["db"], "policies": results[0]["policies"], "jobs": jobs, "n_sessions": n_sessions * jobs,
+            "n_searches": n_searches, "seconds": round(span, 2),
+            "searches_per_s": n_searches / span if span > 0 else 0.0,
+            "sessions_per_s": n_sessions * jobs / span if span > 0 else 0.0,
+            "rss_at_10pct_mb": max(r["rss_at_10pct_mb"] for r in results),
+            "rss_end_mb": max(r["rss_end_mb"] for r in results),
+            "rss_growth_mb": max(r["rss_growth_mb"] for r in results),
+            "engine_open_s": max(r["engine_open_s"] for r in results),
+            "world_build_s": max(r["world_build_s"] for r in results), "per_process": results}
