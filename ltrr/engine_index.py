@@ -73,8 +73,7 @@ def open_index(store: CatalogStore, index_dir: str | Path, config: RetrievalConf
     index_dir = Path(index_dir)
     wanted = _fingerprint(store.revision(), config, encoder)
     manifest = _read_manifest(index_dir)
-    complete = manifest is not None and (index_dir / manifest["build"] / "entities").is_dir()
-    if not rebuild and complete and manifest["fingerprint"] == wanted:
+    if not rebuild and _current(index_dir, manifest, wanted):
         stage = progress("load indexes", None)
         generators = load_build(index_dir / manifest["build"], config.generators, encoder, index_dir / "emb_cache")
         table = EntityTable.load(index_dir / manifest["build"] / "entities")
@@ -90,6 +89,18 @@ def open_index(store: CatalogStore, index_dir: str | Path, config: RetrievalConf
     if manifest is not None and manifest["build"] != build:
         shutil.rmtree(index_dir / manifest["build"], ignore_errors=True)
     return generators, table, IndexReport("built", build, wanted["revision"], synced)
+
+
+def index_is_current(store: CatalogStore, index_dir: str | Path, config: RetrievalConfig, encoder: TextEncoder) -> bool:
+    """Whether `open_index` would load the indexes in `index_dir` as they are (nothing to build), without
+    loading them."""
+    index_dir = Path(index_dir)
+    return _current(index_dir, _read_manifest(index_dir), _fingerprint(store.revision(), config, encoder))
+
+
+def _current(index_dir: Path, manifest: dict | None, wanted: dict) -> bool:
+    return (manifest is not None and (index_dir / manifest["build"] / "entities").is_dir()
+            and manifest["fingerprint"] == wanted)
 
 
 def load_build(directory: Path, names: Sequence[str], encoder: TextEncoder, cache_dir: Path) -> GeneratorSet:

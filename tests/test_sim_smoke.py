@@ -10,10 +10,12 @@ import pytest
 
 from ltrr.cli import main
 from ltrr.config import EngineConfig
+from ltrr.engine_index import index_is_current, make_encoder
 from ltrr.simulation.bench import bench_simulate_parallel
 from ltrr.simulation.replay import read_trace
-from ltrr.simulation.run import simulate
+from ltrr.simulation.run import ensure_indexes, ensure_synthetic_catalog, simulate
 from ltrr.simulation.scenario import Scenario
+from ltrr.store import CatalogStore
 
 ROOT = Path(__file__).resolve().parent.parent
 OUTPUTS = ("trace.jsonl.gz", "summary.json", "summary.md", "attribution.md", "regret.png", "reward.png",
@@ -159,3 +161,19 @@ def test_parallel_replay_benchmark_adds_up_its_processes(tmp_path):
     assert result["rss_growth_mb"] == max(p["rss_growth_mb"] for p in processes)
     with pytest.raises(ValueError, match="jobs must be an integer >= 1"):
         bench_simulate_parallel(scenario, n_sessions=6, jobs=0)
+
+
+def test_indexes_are_built_once_before_worker_processes_open_the_catalog(tmp_path):
+    scenario = _small_scenario(str(tmp_path / "catalog.db"))
+    ensure_synthetic_catalog(scenario)
+    store = CatalogStore.open(scenario.db)
+    retrieval, index_dir = scenario.engine.retrieval, tmp_path / "catalog.db.ltrr"
+    try:
+        assert not index_is_current(store, index_dir, retrieval, make_encoder(retrieval))
+        ensure_indexes(scenario)
+        assert index_is_current(store, index_dir, retrieval, make_encoder(retrieval))
+        built = sorted(path.name for path in index_dir.iterdir())
+        ensure_indexes(scenario)  # current: nothing rebuilt
+        assert sorted(path.name for path in index_dir.iterdir()) == built
+    finally:
+        store.close()

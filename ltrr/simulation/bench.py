@@ -22,7 +22,7 @@ from ..engine import Engine
 from ..progress import StageFactory, no_progress
 from .click_models import make_click_model
 from .replay import Replay
-from .run import ensure_synthetic_catalog
+from .run import ensure_indexes, ensure_synthetic_catalog
 from .scenario import Scenario
 from .world import World, WorldConfig
 
@@ -76,6 +76,7 @@ def bench_simulate_parallel(scenario: Scenario, *, n_sessions: int, policies: Se
         raise ValueError(f"jobs must be an integer >= 1, got {jobs!r}; use up to the number of cores")
     if scenario.synthetic:
         ensure_synthetic_catalog(scenario)  # once, before the processes would race to generate it
+    ensure_indexes(scenario)  # likewise for the indexes
     context = multiprocessing.get_context("spawn")  # forking a process that loaded torch can deadlock
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
         futures = [pool.submit(bench_simulate, scenario, n_sessions=n_sessions, policies=tuple(policies), seed=seed)

@@ -26,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from ..engine import Engine
+from ..engine_index import index_is_current, make_encoder, open_index
+from ..engine_state import default_index_dir
 from ..progress import StageFactory, no_progress
 from ..store import CatalogStore
 from .click_models import make_click_model
@@ -48,6 +50,7 @@ def simulate(scenario: Scenario, out_dir: str | Path, *, progress: StageFactory 
         ensure_synthetic_catalog(scenario, progress)
     seeds = list(range(scenario.run.seeds))
     if jobs > 1 and len(seeds) > 1:
+        ensure_indexes(scenario, progress)
         results, n_rows = _run_parallel(scenario, seeds, out / "trace.jsonl.gz", min(jobs, len(seeds)), progress)
     else:
         results, n_rows = _run_seeds(scenario, seeds, out / "trace.jsonl.gz", progress)
@@ -156,6 +159,21 @@ def ensure_synthetic_catalog(scenario: Scenario, progress: StageFactory = no_pro
         if store.counts().tracks == 0:
             settings = replace(scenario.engine.catalog.synthetic, seed=scenario.catalog_seed)
             write_catalog(store, generate_catalog(settings), progress=progress)
+    finally:
+        store.close()
+
+
+def ensure_indexes(scenario: Scenario, progress: StageFactory = no_progress) -> None:
+    """Build (or refresh) the scenario catalog's indexes in this process, once, unless they are current: worker
+    processes that each opened an engine on a catalog without indexes would all build them into one index
+    directory at the same time."""
+    retrieval = scenario.engine.retrieval
+    index_dir = scenario.engine.store.index_dir or default_index_dir(scenario.db)
+    store = CatalogStore.open(scenario.db)
+    try:
+        encoder = make_encoder(retrieval)
+        if not index_is_current(store, index_dir, retrieval, encoder):
+            open_index(store, index_dir, retrieval, encoder, progress=progress)
     finally:
         store.close()
 
