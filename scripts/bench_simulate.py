@@ -4,7 +4,7 @@
                                      [--policies vw_squarecb,greedy] [--jobs 2] [--json]
 
 --jobs N replays seeds 0..N-1 in N processes at once (as `ltrr simulate --jobs N` does) and reports their
-aggregate searches per second; peak memory is then the largest process's, and there are N of them.
+aggregate searches per second; peak memory is then the largest process's peak, and there are N of them.
 
 Without --db the scenario's own catalog is used (sim/demo.toml generates the synthetic one).
 """
@@ -17,7 +17,7 @@ import sys
 
 from tqdm import tqdm
 
-from ltrr.bench import machine, peak_rss_mb, table
+from ltrr.bench import machine, table
 from ltrr.simulation.bench import bench_simulate, bench_simulate_parallel
 from ltrr.simulation.scenario import Scenario
 
@@ -42,10 +42,8 @@ def main() -> int:
     policies = args.policies.split(",")
     if args.jobs > 1:
         result = bench_simulate_parallel(scenario, n_sessions=args.sessions, policies=policies, jobs=args.jobs)
-        result["peak_rss_mb"] = round(max(r["rss_end_mb"] for r in result["per_process"]), 1)
     else:
         result = bench_simulate(scenario, n_sessions=args.sessions, policies=policies, progress=stage)
-        result["peak_rss_mb"] = round(peak_rss_mb(), 1)
     result["machine"] = machine()
     if args.json:
         print(json.dumps(result))

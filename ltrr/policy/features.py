@@ -68,8 +68,8 @@ class PolicyInput:
         Packed: the arms' namespaces are lists of references into `groups` (a group is a namespace's features
         shared by several arms, such as one generator's preview, which every plan calling that generator
         carries) and of inline dicts; an arm's namespace is the merge of its entries in order. Inputs built by
-        `policy_input` come packed by generator (a 27-plan search: about 7 KB of JSON instead of 21 KB, and
-        a third of the time to make JSON-safe and write); others get one group per arm and namespace. The dict
+        `policy_input` come packed by generator (a 27-plan search on the real catalog: 11.6 KB of JSON instead
+        of 21 KB); others get one group per arm and namespace. The dict
         shares the namespace dicts with this input (building them already made every name a str and every
         value a float): treat it as read-only.
 

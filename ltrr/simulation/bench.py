@@ -17,7 +17,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from typing import Any
 
-from ..bench import current_rss_mb
+from ..bench import current_rss_mb, peak_rss_mb
 from ..engine import Engine
 from ..progress import StageFactory, no_progress
 from .click_models import make_click_model
@@ -65,7 +65,7 @@ def bench_simulate(scenario: Scenario, *, n_sessions: int, policies: Sequence[st
             "rss_at_10pct_mb": round(samples.get("rss_at_10pct_mb", rss_end), 1), "rss_end_mb": round(rss_end, 1),
             "rss_growth_mb": round(rss_end - samples.get("rss_at_10pct_mb", rss_end), 1),
             "engine_open_s": round(opened, 1), "world_build_s": round(world_s, 1), "seed": seed,
-            "run_started_at": started_at, "run_ended_at": started_at + elapsed}
+            "run_started_at": started_at, "run_ended_at": started_at + elapsed, "peak_rss_mb": round(peak_rss_mb(), 1)}
 
 
 def bench_simulate_parallel(scenario: Scenario, *, n_sessions: int, policies: Sequence[str] = ("vw_squarecb",),
@@ -92,4 +92,5 @@ def bench_simulate_parallel(scenario: Scenario, *, n_sessions: int, policies: Se
             "rss_end_mb": max(r["rss_end_mb"] for r in results),
             "rss_growth_mb": max(r["rss_growth_mb"] for r in results),
             "engine_open_s": max(r["engine_open_s"] for r in results),
-            "world_build_s": max(r["world_build_s"] for r in results), "per_process": results}
+            "world_build_s": max(r["world_build_s"] for r in results),
+            "peak_rss_mb": max(r["peak_rss_mb"] for r in results), "per_process": results}

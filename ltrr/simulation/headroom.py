@@ -143,7 +143,10 @@ def _learned_choice(plan_values: PlanValues, train: np.ndarray, test: np.ndarray
     """Per search, the arm with the best predicted value (test searches; train searches keep arm 0)."""
     n, n_arms = plan_values.values.shape
     matrix, _ = feature_matrix(plan_values.inputs)
-    rows = lambda searches: (searches[:, None] * n_arms + np.arange(n_arms)).reshape(-1)  # noqa: E731
+
+    def rows(searches: np.ndarray) -> np.ndarray:  # the matrix rows of these searches' arms
+        return (searches[:, None] * n_arms + np.arange(n_arms)).reshape(-1)
+
     model = lgb.train({**LEARNER_PARAMS, "seed": seed}, lgb.Dataset(matrix[rows(train)],
                                                                     plan_values.values[train].reshape(-1)),
                       num_boost_round=LEARNER_ROUNDS)

@@ -75,16 +75,13 @@ class OraclePolicy:
         self._lists, self._relevance, self._evaluate = lists, relevance, evaluate
 
     def select(self, inputs: PolicyInput, arms: Sequence[Arm]) -> Decision:
-        if self.record is not None and self._evaluate is not None:
+        recording = self.record is not None and self._evaluate is not None
+        candidates = shortlist_arms(self._lists, arms, self._relevance, len(arms) if recording else self.shortlist)
+        if recording:
             values = [self._evaluate(arm) for arm in arms]
             self.record(inputs, values)
-            order = shortlist_arms(self._lists, arms, self._relevance, len(arms))  # ties: the smaller pool first
-            index = max(order, key=lambda i: values[i])
-            pmf = np.zeros(len(arms))
-            pmf[index] = 1.0
-            return make_decision(arms, pmf, index, self.name, self.version)
-        candidates = shortlist_arms(self._lists, arms, self._relevance, self.shortlist)
-        if self._evaluate is not None and len(candidates) > 1:
+            index = max(candidates, key=lambda i: values[i])  # the first of equals: the smaller pool
+        elif self._evaluate is not None and len(candidates) > 1:
             values = [self._evaluate(arms[i]) for i in candidates]
             index = candidates[int(np.argmax(values))]  # the first of equals: the smaller pool
         else:
