@@ -229,6 +229,11 @@ def render_eval_real(data: Mapping[str, Any], about: Mapping[str, Any] | None) -
                      f"Warm-up: {fmt(warm.get('sessions'), INT)} sessions, {fmt(warm.get('searches'), INT)} searches, "
                      f"{fmt(warm.get('clicks'), INT)} clicks; ranker {json.dumps(warm.get('ranker'))}. Evaluation "
                      f"learned nothing: {about.get('frozen')}. Timings (s): {json.dumps(about.get('timings_s'))}.")
+        ceiling = dig(about, ("spearfish_ceiling",)) or {}
+        if ceiling:
+            parts.append("Spearfish recall@10 ceiling (the Bayes-optimal ranking under the query model that drew the "
+                         "queries; no system exceeds it in expectation, `ltrr/evaluation/spearfish_ceiling.py`): "
+                         + ", ".join(f"{cls} {fmt(value, '{:.3f}')}" for cls, value in ceiling.items()) + ".")
     return parts, goals
 
 

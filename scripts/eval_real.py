@@ -64,7 +64,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _about(report: RealEvalReport) -> dict:
     return {"n_queries": report.n_queries, "n_playlists": report.n_playlists, "warm_up": report.warm_up,
-            "timings_s": report.timings_s, "frozen": report.frozen, "machine": machine()}
+            "timings_s": report.timings_s, "frozen": report.frozen, "spearfish_ceiling": report.spearfish_ceiling,
+            "machine": machine()}
 
 
 def _cell(entry: dict) -> str:
@@ -83,6 +84,10 @@ def _tables(report: RealEvalReport) -> str:
         header = [metric, *[f"{cls} (n={counted[cls]})" for cls in classes]]
         parts.append(table(header, [[system, *[_cell(by_class[cls][system]) for cls in classes]]
                                     for system in systems]))
+    ceiling = {cls: value for cls, value in report.spearfish_ceiling.items() if value is not None}
+    if ceiling:
+        parts.append("spearfish_recall@10 ceiling (Bayes-optimal under the query model; no system exceeds it in "
+                     "expectation): " + ", ".join(f"{cls} {value:.3f}" for cls, value in ceiling.items()))
     warm = report.warm_up
     parts.append(f"playlists: {report.n_playlists['train']} train, {report.n_playlists['test']} test; warm-up: "
                  f"{warm['sessions']} sessions, {warm['searches']} searches, {warm['clicks']} clicks, ranker "

@@ -274,10 +274,15 @@ def test_script_prints_the_json_shape(catalog, tmp_path):
                     continue
                 assert set(entry) == {"mean", "ci95"} and 0.0 <= low <= entry["mean"] <= high <= 1.0
     assert any(e["mean"] > 0 for e in metrics["ndcg@10"]["all"].values())
+    ceiling = about["spearfish_ceiling"]
+    assert list(ceiling) == list(SPEARFISH_CLASSES) and 0.0 < ceiling["all"] <= 1.0
+    assert (ceiling["one_word"] is None) == (counts["spearfish_one_word"] == 0)
     report = RealEvalReport(metrics, about["n_queries"], about["n_playlists"], about["warm_up"], about["timings_s"],
-                            about["frozen"])
+                            about["frozen"], ceiling)
     printed = script._tables(report)
     assert "engine_learned" in printed and "spearfish_mrr" in printed
+    assert f"ceiling (Bayes-optimal under the query model; no system exceeds it in expectation): all " \
+           f"{ceiling['all']:.3f}" in printed
 
 
 def test_options_reject_bad_values():

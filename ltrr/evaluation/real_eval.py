@@ -36,7 +36,9 @@ dense, structured, memory (each generator alone, memory without clicks), rrf_uni
 lists fused by reciprocal rank fusion, k = 60), engine_cold (default policy and scorer), engine_learned.
 Metrics (trec_eval conventions, `metrics`): ndcg@10, recall@100 (of the top 100 ranked, for the engines too),
 mrr; spearfish_recall@10 and spearfish_mrr on noisy title/artist queries. Means with 95% paired bootstrap
-intervals over queries (`metrics.bootstrap_means`).
+intervals over queries (`metrics.bootstrap_means`). `RealEvalReport.spearfish_ceiling` is the highest expected
+recall@10 any system can have on the same spearfishing queries: that of the Bayes-optimal ranking under the
+query model that drew them (`spearfish_ceiling`), per class.
 """
 
 from __future__ import annotations
@@ -66,16 +68,19 @@ from ..simulation.click_models import make_click_model
 from ..simulation.replay import CLICK_STREAM, REFORMULATION_RATE
 from ..simulation.snapshot import CatalogSnapshot as WorldSnapshot
 from ..simulation.world import World, WorldConfig
-from ..types import Candidate, Context, Query
+from ..types import Candidate, Context, Entity, Query
 from ..understanding.lexicon import Lexicon
 from ..understanding.parser import QueryParser
 from .metrics import bootstrap_means, mrr, ndcg_at, recall_at
+from .spearfish_ceiling import SpearfishCeiling
 from .real_queries import (
+    SPEARFISH_FORMS,
     GradedQuery,
     PlaylistSplit,
     sample_queries,
     spearfish_class,
     spearfish_queries,
+    spearfish_weights,
     split_train_test,
     topical_queries,
     train_popularity,
@@ -135,6 +140,7 @@ class RealEvalReport:
     warm_up: dict
     timings_s: dict[str, float]
     frozen: bool
+    spearfish_ceiling: dict[str, float | None] = field(default_factory=dict)
 
 
 @dataclass
@@ -192,7 +198,20 @@ def evaluate_engine(engine: Engine, options: RealEvalOptions, progress: StageFac
                     for cls in SPEARFISH_CLASSES[1:]}
     return RealEvalReport(metrics, {**counts, "all": len(held.topical), "spearfish": len(spearfish), **spear_counts},
                           {"train": len(held.split.train), "test": len(held.split.test)}, warm,
-                          {k: round(v, 1) for k, v in timings.items()}, frozen)
+                          {k: round(v, 1) for k, v in timings.items()}, frozen, spearfish_ceiling(tracks, spearfish))
+
+
+def spearfish_ceiling(tracks: Sequence[Entity], queries: Sequence[GradedQuery], k: int = 10
+                      ) -> dict[str, float | None]:
+    """Per spearfishing class ("all", "one_word", "multi_word", by the typed text as the metrics class them):
+    the mean Bayes-optimal expected recall@k of `queries` (drawn by `spearfish_queries` from `tracks`), or None."""
+    ceiling = SpearfishCeiling(tracks, spearfish_weights(tracks), SPEARFISH_FORMS)
+    hits = [(spearfish_class(q.text), ceiling.recall_at(q.intended, k)) for q in queries]
+    means = {}
+    for cls in SPEARFISH_CLASSES:
+        chosen = [hit for query_class, hit in hits if cls == "all" or query_class == cls]
+        means[cls] = round(float(np.mean(chosen)), 4) if chosen else None
+    return means
 
 
 def hold_out(engine: Engine, options: RealEvalOptions, progress: StageFactory = no_progress) -> HeldOut:

@@ -30,11 +30,13 @@ SPEARFISH_FORMS = MappingProxyType({"title": 0.4, "artist_title": 0.4, "partial_
 
 @dataclass(frozen=True, slots=True)
 class GradedQuery:
-    """One test query: text, class ("head", "tail" or "spearfish") and entity id -> grade >= 1 (absent: 0)."""
+    """One test query: text, class ("head", "tail" or "spearfish") and entity id -> grade >= 1 (absent: 0);
+    for a spearfishing query, `intended` holds the words the user meant before any typo."""
 
     text: str
     query_class: str
     relevance: Mapping[str, int]
+    intended: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,9 +104,13 @@ def spearfish_queries(tracks: Sequence[Entity], n: int, seed: int, typo_rate: fl
     if n == 0:
         return []
     noise = QueryNoise(seed=seed, typo_rate=typo_rate)
-    popularity = np.asarray([(t.popularity.playlist_count or 0) + 1.0 for t in tracks])
-    drawn = noise.spearfish_queries(tracks, n, SPEARFISH_FORMS, typo=True, popularity=popularity)
-    return [GradedQuery(q.text, "spearfish", MappingProxyType({q.target_entity_id: 1})) for q in drawn]
+    drawn = noise.spearfish_queries(tracks, n, SPEARFISH_FORMS, typo=True, popularity=spearfish_weights(tracks))
+    return [GradedQuery(q.text, "spearfish", MappingProxyType({q.target_entity_id: 1}), q.intended) for q in drawn]
+
+
+def spearfish_weights(tracks: Sequence[Entity]) -> np.ndarray:
+    """How often each track is a spearfishing target, relatively: its playlist_count + 1."""
+    return np.asarray([(t.popularity.playlist_count or 0) + 1.0 for t in tracks])
 
 
 def train_popularity(entities: Sequence[Entity], playlist_tracks: Mapping[str, Sequence[str]]) -> list[Entity]:
