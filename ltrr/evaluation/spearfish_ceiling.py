@@ -27,7 +27,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from ..simulation.noise import _EDGE_PUNCT, _WORD_RUN, QueryNoise, clean_title
+from ..simulation.noise import QueryNoise, clean_title, title_words, typed_run
 from ..types import Entity
 
 NEEDS_ARTIST = ("artist_title", "title_artist")
@@ -52,7 +52,7 @@ class SpearfishCeiling:
         self.ids = [t.entity_id for t in tracks]
         self.weights = weights
         self.titles = [clean_title(t.name) for t in tracks]
-        self._runs = [" ".join(_words(title)) for title in self.titles]  # every part of a title is in its run
+        self._runs = [" ".join(title_words(title)) for title in self.titles]  # every part of a title is in its run
         artists = [" ".join((t.artist_name or "").split()) for t in tracks]
         self._form_p = [self._form_probabilities(bool(artist)) for artist in artists]
         self._whole: dict[str, list[tuple[int, str]]] = defaultdict(list)  # typed text -> (track, form)
@@ -86,15 +86,14 @@ class SpearfishCeiling:
     def partial_probability(self, title: str, intended: str) -> float:
         """P(`QueryNoise._partial(title)` returns `intended`): a run of L words, L uniform in 1..n-1, starting at
         the first word with chance partial_prefix_rate, else at a uniform start; the whole title when n < 2."""
-        words = _words(title)
+        words = title_words(title)
         n = len(words)
         if n < 2:
             return float(title == intended)
         total = 0.0
         for length in range(1, n):
             for start in range(n - length + 1):
-                run = " ".join(words[start:start + length])
-                if (_EDGE_PUNCT.sub("", run) or run) == intended:
+                if typed_run(words[start:start + length]) == intended:
                     p_start = (1.0 - self.partial_prefix_rate) / (n - length + 1)
                     total += (p_start + (self.partial_prefix_rate if start == 0 else 0.0)) / (n - 1)
         return total
@@ -133,8 +132,3 @@ class SpearfishCeiling:
         higher = int(np.sum(probabilities > mine[0]))
         tied = int(np.sum(probabilities == mine[0]))  # the target itself included
         return float(min(max((k - higher) / tied, 0.0), 1.0))
-
-
-def _words(title: str) -> list[str]:
-    """The title's words a part of it is drawn from (as `QueryNoise._partial`: those with a letter or digit)."""
-    return [word for word in title.split() if _WORD_RUN.search(word)]

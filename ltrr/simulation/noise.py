@@ -95,6 +95,17 @@ def clean_title(title: str) -> str:
     return " ".join(base.split()) or " ".join(title.split())
 
 
+def title_words(title: str) -> list[str]:
+    """The words a part of a title is drawn from: those with a letter or digit ("/" and "-" are not words)."""
+    return [word for word in title.split() if _WORD_RUN.search(word)]
+
+
+def typed_run(words: Sequence[str]) -> str:
+    """A run of title words as typed: joined, punctuation at its two edges dropped ("Jude," -> "Jude")."""
+    run = " ".join(words)
+    return _EDGE_PUNCT.sub("", run) or run
+
+
 class QueryNoise:
     """Turns known targets into noisy user queries, reproducibly for a fixed seed.
 
@@ -152,14 +163,13 @@ class QueryNoise:
 
     def _partial(self, title: str) -> str:
         """A contiguous run of the title's words, at least one word shorter than the title (if it has two)."""
-        words = [word for word in title.split() if _WORD_RUN.search(word)]
+        words = title_words(title)
         if len(words) < 2:
             return title
         length = int(self.rng.integers(1, len(words)))
         at_first_word = self.rng.random() < self.partial_prefix_rate
         start = 0 if at_first_word else int(self.rng.integers(0, len(words) - length + 1))
-        run = " ".join(words[start: start + length])
-        return _EDGE_PUNCT.sub("", run) or run
+        return typed_run(words[start: start + length])
 
     def _drop_word(self, text: str) -> str:
         """`text` less one of its words other than the first (unchanged with a single word)."""
