@@ -231,6 +231,33 @@ def test_ope_check_estimates_a_fixed_plan_from_a_uniform_log():
         logged_rows(rows, arms, "greedy")
 
 
+def test_ope_check_first_searches_leave_out_the_logging_policys_reformulations():
+    from ltrr.evaluation.ope_check import check_fixed_targets
+
+    arms = [Arm("a", (("bm25", 10),)), Arm("b", (("dense", 10),))]
+    rng = np.random.default_rng(4)
+    rows = []
+    for _ in range(4000):  # first searches: arm a pays with p 0.6, b with p 0.2
+        arm = "a" if rng.random() < 0.5 else "b"
+        rows.append({"policy": "uniform", "arm": arm, "propensity": 0.5, "attempt": 0, "intent": "topical",
+                     "reward": float(rng.random() < (0.6 if arm == "a" else 0.2))})
+        if rows[-1]["reward"] == 0.0:  # unsatisfied: a reformulation that no plan satisfies
+            rows.append({"policy": "uniform", "arm": "a" if rng.random() < 0.5 else "b", "propensity": 0.5,
+                         "attempt": 1, "intent": "topical", "reward": 0.0})
+    rows += [{"policy": "fixed_a", "arm": "a", "propensity": 1.0, "attempt": 0, "intent": "topical",
+              "reward": float(rng.random() < 0.6)} for _ in range(4000)]
+    every = check_fixed_targets(rows, arms, "uniform", {"fixed_a": "a"})["targets"]["fixed_a"]
+    first = check_fixed_targets(rows, arms, "uniform", {"fixed_a": "a"}, first_only=True)
+    assert first["first_only"] and first["n_logged"] == 4000
+    first = first["targets"]["fixed_a"]
+    assert every["snips"]["relative_error"] > 0.15  # the reformulations drag the estimate down
+    for name in ("ips", "snips", "dr"):
+        assert first[name]["relative_error"] < 0.1
+    rows.append({"policy": "uniform", "arm": "a", "propensity": 0.5, "intent": "topical", "reward": 1.0})
+    with pytest.raises(ValueError, match="has no 'attempt'"):
+        check_fixed_targets(rows, arms, "uniform", {"fixed_a": "a"}, first_only=True)
+
+
 def test_recent_log_can_drop_the_bandit_inputs():
     log = RecentFeedbackLog(10, keep_policy_input=False)
     impression = _impression_for(log)

@@ -4,8 +4,12 @@ A replay trace (`ltrr simulate`) holds, per search, the plan a policy chose, its
 The rows of the exploring `logging` policy form a `LoggedBandit`; a fixed target plan's pmf is one-hot on its
 arm. Its estimated value (IPS, SNIPS, DR with a cross-fitted `MeanRewardModel` by intent kind) is compared
 with its on-policy value: the mean reward of the target policy's own rows in the same trace, on the same
-sessions. The two differ a little even with a perfect estimator: the engines learn (memory, bandit
-statistics) from their own clicks, so the logging engine's state is not the target's.
+sessions. The two differ a little even with a perfect estimator, for two reasons the estimators do not model:
+the engines learn (memory, bandit statistics) from their own clicks, so the logging engine's state is not the
+target's; and an unsatisfied user reformulates, so which searches a session holds after its first depends on
+the policy (the logging policy's reformulations are not the target's). `first_only=True` keeps only each
+session's first search (trace `attempt` 0), whose query and context every policy shares, which removes the
+second difference.
 """
 
 from __future__ import annotations
@@ -17,6 +21,18 @@ import numpy as np
 
 from ..types import Arm
 from .ope import LoggedBandit, cross_fit, dr, ips, snips
+
+
+def first_searches(rows: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The rows of each session's first search (`attempt` 0).
+
+    Raises:
+        ValueError: a row has no `attempt` (a trace written before attempts were logged).
+    """
+    missing = next((i for i, row in enumerate(rows) if "attempt" not in row), None)
+    if missing is not None:
+        raise ValueError(f"trace row {missing} has no 'attempt'; rerun the replay to write a trace with attempts")
+    return [row for row in rows if row["attempt"] == 0]
 
 
 def logged_rows(rows: Sequence[Mapping[str, Any]], arms: Sequence[Arm], policy: str) -> LoggedBandit:
@@ -32,12 +48,15 @@ def logged_rows(rows: Sequence[Mapping[str, Any]], arms: Sequence[Arm], policy: 
 
 
 def check_fixed_targets(rows: Sequence[Mapping[str, Any]], arms: Sequence[Arm], logging: str,
-                        targets: Mapping[str, str], seed: int = 0) -> dict[str, Any]:
+                        targets: Mapping[str, str], seed: int = 0, first_only: bool = False) -> dict[str, Any]:
     """For each target policy name -> its fixed arm name: on-policy value and the IPS / SNIPS / DR estimates
-    from the `logging` policy's rows, with the relative error of each."""
+    from the `logging` policy's rows, with the relative error of each. `first_only`: both sides from each
+    session's first search only (see the module docstring)."""
+    if first_only:
+        rows = first_searches(rows)
     data = logged_rows(rows, arms, logging)
     names = [arm.name for arm in arms]
-    out: dict[str, Any] = {"logging": logging, "n_logged": data.n_rounds, "targets": {}}
+    out: dict[str, Any] = {"logging": logging, "n_logged": data.n_rounds, "first_only": first_only, "targets": {}}
     for target, arm_name in targets.items():
         own = [row["reward"] for row in rows if row["policy"] == target]
         if not own:
