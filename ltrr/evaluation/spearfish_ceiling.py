@@ -27,7 +27,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from ..simulation.noise import QueryNoise, clean_title, title_words, typed_run
+from ..simulation.noise import PARTIAL_PREFIX_RATE, clean_title, title_words, typed_run
 from ..types import Entity
 
 NEEDS_ARTIST = ("artist_title", "title_artist")
@@ -39,7 +39,7 @@ class SpearfishCeiling:
     `QueryNoise.spearfish_queries`) and a prior proportional to `weights` (one per track, >= 0)."""
 
     def __init__(self, tracks: Sequence[Entity], weights: Sequence[float] | np.ndarray,
-                 forms: Mapping[str, float], partial_prefix_rate: float | None = None) -> None:
+                 forms: Mapping[str, float], partial_prefix_rate: float = PARTIAL_PREFIX_RATE) -> None:
         unknown = sorted(set(forms) - set(SUPPORTED_FORMS))
         if unknown:
             raise ValueError(f"forms {unknown} are not modelled; use forms among {list(SUPPORTED_FORMS)}")
@@ -47,8 +47,7 @@ class SpearfishCeiling:
         if weights.shape != (len(tracks),) or not np.all(weights >= 0):
             raise ValueError(f"weights must be one number >= 0 per track ({len(tracks)}), got shape {weights.shape}")
         self.forms = {form: float(w) for form, w in forms.items() if w > 0}
-        self.partial_prefix_rate = (QueryNoise().partial_prefix_rate if partial_prefix_rate is None
-                                    else partial_prefix_rate)
+        self.partial_prefix_rate = partial_prefix_rate
         self.ids = [t.entity_id for t in tracks]
         self.weights = weights
         self.titles = [clean_title(t.name) for t in tracks]

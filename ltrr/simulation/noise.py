@@ -50,6 +50,8 @@ from .typos import (  # noqa: F401  re-exported: the tables and edits are part o
 FORMS = ("title", "artist_title", "title_artist", "partial_title", "word_drop")
 DEFAULT_FORM_WEIGHTS = MappingProxyType(
     {"title": 0.3, "artist_title": 0.25, "title_artist": 0.1, "partial_title": 0.2, "word_drop": 0.15})
+PARTIAL_PREFIX_RATE = 0.5
+"""Default chance that a partial title starts at the title's first word (`QueryNoise.partial_prefix_rate`)."""
 DEFAULT_OPERATOR_WEIGHTS = MappingProxyType({"substitute": 0.25, "delete": 0.2, "insert": 0.1, "transpose": 0.15,
                                              "double": 0.1, "phonetic": 0.12, "strip": 0.08})
 
@@ -124,7 +126,8 @@ class QueryNoise:
     def __init__(self, seed: int | None = None, typo_rate: float = 0.15,
                  edit_count_weights: Sequence[float] = (0.8, 0.2),
                  operator_weights: Mapping[str, float] = DEFAULT_OPERATOR_WEIGHTS, short_word_weight: float = 0.1,
-                 first_letter_weight: float = 0.2, partial_prefix_rate: float = 0.5, voice_rate: float = 0.5) -> None:
+                 first_letter_weight: float = 0.2, partial_prefix_rate: float = PARTIAL_PREFIX_RATE,
+                 voice_rate: float = 0.5) -> None:
         self.seed = seed
         self.typo_rate = _check_rate("typo_rate", typo_rate)
         self.edit_count_weights = tuple(_check_vector("edit_count_weights", edit_count_weights, "e.g. (0.8, 0.2)"))
