@@ -64,7 +64,7 @@ def impression_of(result: SearchResult, rows: np.ndarray, context: Context, user
     now = utc_now()
     shown = tuple(ShownItem(item.position, item.entity_id, item.kind, item.score,
                             tuple((s.generator, s.rank, s.score) for s in item.sources),
-                            tuple(float(v) for v in matrix[row]))
+                            tuple(matrix[row].tolist()))
                   for item, row in zip(result.items, rows.tolist()))
     return Impression(result.request_id, now, user_key, result.query.text, result.query.normalized,
                       result.query.query_class, RequestContext.from_context(context, now), result.decision,

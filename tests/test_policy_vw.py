@@ -80,6 +80,22 @@ def test_rewarding_an_arm_in_a_context_grows_its_mass_there(exploration):
         assert pmf[best] == max(pmf) > before[inputs.query_class][best], (inputs.query_class, pmf)
 
 
+@pytest.mark.parametrize("exploration", EXPLORATIONS)
+def test_native_calls_give_the_public_apis_decisions(exploration, monkeypatch):
+    """The policy drives VW through its compiled bindings (no per-line Example objects); the public
+    Workspace.predict / learn path, which it falls back to, must decide exactly the same."""
+    from ltrr.policy import vw
+
+    assert vw._NATIVE is not None, "vowpalwabbit's compiled bindings are missing: every search takes the slow path"
+    native = VWPolicy(exploration, seed=5)
+    train(native, 60)
+    monkeypatch.setattr(vw, "_NATIVE", None)
+    public = VWPolicy(exploration, seed=5)
+    train(public, 60)
+    for inputs in (SPEAR, TOPICAL):
+        assert public.select(inputs, ARMS).pmf == pytest.approx(native.select(inputs, ARMS).pmf, abs=1e-12)
+
+
 def test_greedy_without_floor_logs_propensity_one_for_the_best_arm():
     policy = VWPolicy("greedy", min_propensity=0.0, seed=0)
     train_from_uniform_log(policy, 300)
