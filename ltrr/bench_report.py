@@ -124,6 +124,9 @@ SEARCH_MEASURES = (
     Measure("ranker validation nDCG@10", ("warm_up", "ranker", "validation_ndcg@10"), "{:.3f}"))
 SIMULATE_MEASURES = (
     Measure("searches per second", ("searches_per_s",), "{:,.1f}", Goal(operator.ge, 300)),
+    Measure("slowest run", ("searches_per_s_min",), "{:,.1f}"),
+    Measure("fastest run", ("searches_per_s_max",), "{:,.1f}"),
+    Measure("runs", ("repeats",), INT),
     Measure("processes (seeds at once)", ("jobs",), INT),
     Measure("sessions per second", ("sessions_per_s",), "{:,.1f}"),
     Measure("RSS growth (10% -> end)", ("rss_growth_mb",), "{:,.1f} MiB", Goal(operator.lt, 200, "MB")),

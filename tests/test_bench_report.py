@@ -80,7 +80,8 @@ SEARCH = {"warm_up": {"n_searches": 2000, "ctr": 0.7333, "seconds": 80.0,
           "equal_split": search_run(22.66, 33.84, 94.97, 37.85, 140.0), "peak_rss_mb": 2217.0, "machine": MACHINE}
 
 SIMULATE = {"db": "ltrr_data/mpd.db", "policies": ["vw_squarecb"], "n_sessions": 5000, "n_searches": 5500,
-            "seconds": 16.5, "searches_per_s": 333.3, "sessions_per_s": 303.0, "rss_at_10pct_mb": 2206.4,
+            "seconds": 16.5, "searches_per_s": 333.3, "searches_per_s_min": 301.25,
+            "searches_per_s_max": 350.0, "repeats": 3, "sessions_per_s": 303.0, "rss_at_10pct_mb": 2206.4,
             "rss_end_mb": 2357.6, "rss_growth_mb": 151.2, "engine_open_s": 40.1, "world_build_s": 23.5,
             "peak_rss_mb": 2400.5, "machine": MACHINE}
 
@@ -162,7 +163,7 @@ def goals_of(name: str, data: dict[str, Any]) -> dict[str, bool | None]:
     ("search", False, "python scripts/bench_search.py --db ltrr_data/mpd.db --warm-up 2000 --json --quiet"),
     ("search", True, "python scripts/bench_search.py --db ltrr_data/mpd.db --cold 300 --warm-up 300 --json --quiet"),
     ("simulate", False, "python scripts/bench_simulate.py --db ltrr_data/mpd.db --sessions 5000 --jobs 2 "
-                        "--json --quiet"),
+                        "--repeat 3 --json --quiet"),
     ("simulate", True, "python scripts/bench_simulate.py --db ltrr_data/mpd.db --sessions 1000 --jobs 2 "
                        "--json --quiet"),
     ("eval_real", False, "python scripts/eval_real.py --db ltrr_data/mpd.db --max-queries 300 --warm-up 1500 "
@@ -217,6 +218,8 @@ def test_sections_show_the_numbers_commands_and_machine(tmp_path):
     assert "| understand | 0.340 | 4.920 | 0.340 | 4.920 |" in search and "| peak memory | 2,217 MiB |" in search
     simulate = section(markdown, "simulate")
     assert "| searches per second | 333.3 | >= 300 | met |" in simulate
+    assert "| slowest run | 301.2 |" in simulate and "| fastest run | 350.0 |" in simulate
+    assert "| runs | 3 |" in simulate
     assert "| RSS growth (10% -> end) | 151.2 MiB | < 200 MB | met |" in simulate
     assert "| world build | 23.5 s |" in simulate
     real = section(markdown, "eval_real")

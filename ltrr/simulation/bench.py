@@ -6,13 +6,18 @@ at the end: `rss_growth_mb` is their difference (what a long run keeps adding: l
 `bench_simulate_parallel` runs seeds 0..jobs-1 in that many processes at once (how `ltrr simulate --jobs`
 uses the cores) and reports their aggregate rate: all their searches over the span from the first replay's
 start to the last one's end.
+
+The rate of one run moves with whatever else the machine is doing (on a shared 2-core machine, back-to-back
+runs of the same code were seen 25% apart), so `repeat_runs` repeats a run and reports the median rate with
+the slowest and fastest beside it.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import statistics
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from typing import Any
@@ -94,3 +99,23 @@ def bench_simulate_parallel(scenario: Scenario, *, n_sessions: int, policies: Se
             "engine_open_s": max(r["engine_open_s"] for r in results),
             "world_build_s": max(r["world_build_s"] for r in results),
             "peak_rss_mb": max(r["peak_rss_mb"] for r in results), "per_process": results}
+
+
+def repeat_runs(run: Callable[[], dict[str, Any]], repeat: int) -> dict[str, Any]:
+    """`run()` `repeat` times: the median run's result (the lower middle one for an even count), with
+    `searches_per_s` the median over the runs, `searches_per_s_runs` each run's rate in order,
+    `searches_per_s_min` / `_max`, `repeats`, and the memory measures at their worst over the runs
+    (`rss_growth_mb`, `rss_end_mb`, `peak_rss_mb`: the largest)."""
+    if isinstance(repeat, bool) or not isinstance(repeat, int) or repeat < 1:
+        raise ValueError(f"repeat must be an integer >= 1, got {repeat!r}")
+    results = [run() for _ in range(repeat)]
+    rates = [float(result["searches_per_s"]) for result in results]
+    middle = sorted(range(repeat), key=lambda i: rates[i])[(repeat - 1) // 2]
+    combined = dict(results[middle])
+    combined.update(searches_per_s=statistics.median(rates), searches_per_s_runs=rates,
+                    searches_per_s_min=min(rates), searches_per_s_max=max(rates), repeats=repeat)
+    for key in ("rss_growth_mb", "rss_end_mb", "peak_rss_mb"):
+        values = [result[key] for result in results if result.get(key) is not None]
+        if values:
+            combined[key] = max(values)
+    return combined
