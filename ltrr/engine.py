@@ -253,13 +253,32 @@ class Engine:
         """What `plan` ((generator, k) pairs) would show for a parsed query, without logging or learning
         anything: the top `limit` entity ids of its ranked pool, and the pool's size. For what-if analysis
         (and the replay's oracle)."""
+        return self.rank_plans(query, context, [plan], limit)[0]
+
+    def rank_plans(self, query: Query, context: Context, plans: Sequence[Sequence[tuple[str, int]]],
+                   limit: int = 10) -> list[tuple[list[str], int]]:
+        """`rank_plan` of each plan, for less than the sum of their costs: each generator is asked once per
+        distinct k, the row-wise features are computed once over every plan's entities
+        (`FeatureSet.build_each`), and one scorer call ranks every pool."""
         with self._lock:
-            pool = union([self.generators[name].generate(query, context, k) for name, k in plan])
-            if len(pool) == 0:
-                return [], 0
-            matrix = self._features(query, context, pool)
-            scores = np.asarray(self.scorer.score(matrix, self.feature_set.names), dtype=np.float64)
-        return [pool.items[row].entity_id for row in ranked_rows(scores, limit).tolist()], len(pool)
+            lists: dict[tuple[str, int], list[Candidate]] = {}
+            for plan in plans:
+                for name, k in plan:
+                    if (name, k) not in lists:
+                        lists[name, k] = self.generators[name].generate(query, context, k)
+            pools = [union([lists[name, k] for name, k in plan]) for plan in plans]
+            filled = [pool for pool in pools if len(pool)]
+            if not filled:
+                return [([], 0) for _ in plans]
+            everything = union(list(lists.values()))
+            matrices = self.feature_set.build_each(self._feature_input(query, context, everything), filled)
+            scores = np.asarray(self.scorer.score(np.concatenate(matrices), self.feature_set.names), dtype=np.float64)
+        ranked, start = [], 0
+        for pool in pools:
+            part = scores[start:start + len(pool)]
+            start += len(pool)
+            ranked.append(([pool.items[row].entity_id for row in ranked_rows(part, limit).tolist()], len(pool)))
+        return ranked
 
     def _select_plan(self, query: Query, context: Context) -> tuple[PolicyInput, Decision]:
         previews = {name: self.previews.preview(name, generator, query, context)
@@ -284,6 +303,9 @@ class Engine:
         return [self.generators[name].generate(query, context, k) for name, k in decision.arm.plan]
 
     def _features(self, query: Query, context: Context, pool: Pool) -> np.ndarray:
+        return self.feature_set.build(self._feature_input(query, context, pool))
+
+    def _feature_input(self, query: Query, context: Context, pool: Pool) -> FeatureInput:
         entities = self.entities.columns(pool.entity_ids)
         memory = self.generators.get("memory")
         ctr = impressions = None
@@ -292,7 +314,7 @@ class Engine:
         batch = FeatureInput(query=query, context=context, pool=pool, entities=entities,
                              generators=tuple(self.generators), profile=self._profile(context), memory_ctr=ctr,
                              memory_impressions=impressions, now=request_time(context))
-        return self.feature_set.build(batch)
+        return batch
 
     def _record_traits(self, query: Query, pool: Pool, matrix: np.ndarray) -> None:
         """What share of each called generator's candidates were new, popular or to the user's taste: running

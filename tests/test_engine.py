@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import replace
+from datetime import datetime
 
 import numpy as np
 import pytest
@@ -407,6 +408,76 @@ def test_table_columns_give_the_features_the_entities_give(engine):
     a, b = engine.feature_set.build(objects), engine.feature_set.build(from_table)
     assert a.shape == (len(pool), len(engine.feature_set.names)) and np.isnan(a).any()
     np.testing.assert_allclose(b, a, rtol=0, atol=1e-9, equal_nan=True)  # NaN where NaN, else equal
+
+def _clicked_engine(engine: Engine) -> tuple[Engine, object, Context]:
+    """The engine after a few clicked searches (memory statistics exist), a query that was clicked for, and
+    a user's context (a taste profile exists)."""
+    track = a_track(engine)
+    text = f"{track.artist_name} {track.name}"
+    for _ in range(3):
+        result = engine.search(text, limit=5)
+        engine.record_feedback(result.request_id, [(result.items[0].entity_id, 0, 120.0)])
+    user = next(iter(engine.store.iter_users())).user_id
+    return engine, engine.parser.parse(text), Context(user_id=user, device="car")
+
+
+def test_build_each_equals_building_each_pool_alone(engine):
+    """The row-wise columns computed once over the union and taken per pool, the pooled ones per pool: the
+    same matrix as building each pool on its own. Building the union alone differs on the pooled columns,
+    so a feature wrongly registered as row-wise would fail here."""
+    from ltrr.features import FeatureInput
+    from ltrr.features.registry import is_pooled
+    from ltrr.retrieval.base import union
+
+    engine, query, context = _clicked_engine(engine)
+    memory = engine.generators["memory"]
+    profile = engine.entities.user(context.user_id)
+
+    def batch(pool):
+        ctr, impressions = memory.pair_stats(query, pool.entity_ids, context)
+        return FeatureInput(query, context, pool, engine.entities.columns(pool.entity_ids), tuple(engine.generators),
+                            profile, ctr, impressions, now=now)
+
+    now = datetime(2026, 1, 1, 12, 0)
+    plans = [arm.plan for arm in engine.arms if "exploration" not in dict(arm.plan)][:8]
+    lists = {(name, k): engine.generators[name].generate(query, context, k) for plan in plans for name, k in plan}
+    pools = [union([lists[pair] for pair in plan]) for plan in plans]
+    everything = union(list(lists.values()))
+    assert len({len(pool) for pool in pools}) > 1 and all(len(pool) < len(everything) for pool in pools)
+    together = engine.feature_set.build_each(batch(everything), pools)
+    whole = engine.feature_set.build(batch(everything))
+    row_of = {entity_id: row for row, entity_id in enumerate(everything.entity_ids)}
+    pooled = np.array([is_pooled(name) for name in engine.feature_set.names])
+    assert pooled.any() and not pooled.all()
+    differs = False
+    for pool, matrix in zip(pools, together):
+        alone = engine.feature_set.build(batch(pool))
+        np.testing.assert_allclose(matrix, alone, rtol=0, atol=1e-12, equal_nan=True)
+        taken = whole[[row_of[entity_id] for entity_id in pool.entity_ids]]
+        np.testing.assert_allclose(taken[:, ~pooled], alone[:, ~pooled], rtol=0, atol=1e-12, equal_nan=True)
+        differs |= not np.allclose(taken[:, pooled], alone[:, pooled], equal_nan=True)
+    assert differs
+    with pytest.raises(ValueError, match="is not in the batch's pool"):
+        engine.feature_set.build_each(batch(pools[0]), [everything])
+
+
+def test_rank_plans_rank_each_plan_as_its_search_does(engine):
+    """Several plans ranked in one call give each plan the list a search playing that plan shows."""
+    from ltrr.policy.baselines import FixedPlan
+
+    engine, query, context = _clicked_engine(engine)
+    arms = [arm for arm in engine.arms if "exploration" not in dict(arm.plan)][:6]
+    together = engine.rank_plans(query, context, [arm.plan for arm in arms], limit=8)
+    assert len(together) == len(arms)
+    for arm, (ranked, n_pool) in zip(arms, together):
+        fork = engine.fork(policy=FixedPlan(arm.name))
+        fork.generators["memory"] = engine.generators["memory"]  # the clicks the fork would not have
+        result = fork.search(query.text, context, limit=8)
+        assert result.decision.arm.name == arm.name
+        assert ranked == [item.entity_id for item in result.items] and n_pool == result.n_candidates
+    assert engine.rank_plans(query, context, []) == []
+    assert engine.rank_plan(query, context, arms[0].plan, limit=8) == together[0]
+
 
 def test_reopening_restores_clicks_and_state_unless_told_not_to(engine):
     result = engine.search("night", limit=3)

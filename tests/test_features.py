@@ -272,3 +272,16 @@ def test_default_columns_follow_the_group_order_not_the_import_order():
     names = default_feature_set(["bm25"]).names[3:]
     ranks = [GROUP_ORDER.index(name.partition(".")[0]) for name in names]
     assert ranks == sorted(ranks) and names[0] == "pool.n_sources"
+
+
+def test_pool_columns_take_gives_the_columns_of_those_rows():
+    from ltrr.features.columns import PoolColumns
+
+    columns = PoolColumns.from_entities(ENTITIES)
+    taken, expected = columns.take(np.array([3, 0, 1])), PoolColumns.from_entities([ENTITIES[3], ENTITIES[0],
+                                                                                    ENTITIES[1]])
+    for name in ("entity_ids", "kinds", "names", "artist_ids", "artist_names", "album_names", "tag_names"):
+        assert list(getattr(taken, name)) == list(getattr(expected, name))
+    for name in ("years", "added_days", "popularity", "tag_counts", "tag_weights"):
+        np.testing.assert_array_equal(getattr(taken, name), getattr(expected, name))
+    assert taken.tag_names == ["synthwave", "Chill", "trip hop"] and len(columns.take(np.zeros(0, int))) == 0

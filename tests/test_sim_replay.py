@@ -12,7 +12,7 @@ from ltrr.errors import ConfigError, UnknownEntityError, UnknownRequestError
 from ltrr.feedback import Click, FeedbackLog
 from ltrr.feedback.recent import RecentFeedbackLog
 from ltrr.policy import make_policy
-from ltrr.simulation.oracle import OraclePolicy, arm_value, best_arm
+from ltrr.simulation.oracle import OraclePolicy, arm_value, arm_values, best_arm
 from ltrr.simulation.scenario import Scenario, expand_policies
 from ltrr.simulation.shared import SharedGenerator, deepest_k, share_generators
 from ltrr.types import Arm, Candidate, Context, Preview
@@ -100,6 +100,18 @@ def test_oracle_prefers_the_best_grade_then_the_smallest_pool():
     oracle.prepare(lists, relevance)
     decision = oracle.select(None, arms)
     assert decision.arm.name == "b_only" and decision.propensity == 1.0 and sum(decision.pmf) == 1.0
+
+
+def test_arm_values_of_all_arms_equal_each_arms_value():
+    rng = np.random.default_rng(5)
+    ids = [f"e{i}" for i in range(40)]
+    for _ in range(30):
+        lists = {name: _candidates(name, list(rng.choice(ids, size=int(rng.integers(0, 25)), replace=False)))
+                 for name in ("a", "b", "c")}
+        arms = [Arm(f"arm{i}", tuple((name, int(rng.integers(1, 30))) for name in ("a", "b", "c", "gone")
+                                     if rng.random() < 0.6)) for i in range(12)]
+        relevance = {entity_id: int(rng.integers(1, 4)) for entity_id in rng.choice(ids, size=8, replace=False)}
+        assert arm_values(lists, arms, relevance) == [arm_value(lists, arm, relevance) for arm in arms]
 
 
 def test_fork_learns_apart_from_its_parent(engine):

@@ -77,6 +77,19 @@ class PoolColumns:
         return [name if kind == "artist" else artist
                 for name, kind, artist in zip(self.names, self.kinds, self.artist_names)]
 
+    def take(self, rows: np.ndarray) -> PoolColumns:
+        """The columns of rows `rows` (indices, in the order given)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        ends = np.cumsum(self.tag_counts)
+        starts = ends - self.tag_counts
+        pick = rows.tolist()
+        tag_rows = np.array([t for i in pick for t in range(starts[i], ends[i])], dtype=np.int64)
+        return PoolColumns([self.entity_ids[i] for i in pick], [self.kinds[i] for i in pick],
+                           [self.names[i] for i in pick], [self.artist_ids[i] for i in pick],
+                           [self.artist_names[i] for i in pick], [self.album_names[i] for i in pick],
+                           self.years[rows], self.added_days[rows], self.popularity[rows], self.tag_counts[rows],
+                           [self.tag_names[i] for i in tag_rows.tolist()], self.tag_weights[tag_rows])
+
     @classmethod
     def from_entities(cls, entities: Sequence[Entity]) -> PoolColumns:
         """The columns of `entities`, in their order."""

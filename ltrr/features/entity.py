@@ -83,7 +83,7 @@ def popularity(batch: FeatureInput) -> np.ndarray:
     return batch.derived(_popularity_level).copy()
 
 
-@feature("entity.popularity_normalized")
+@feature("entity.popularity_normalized", pooled=True)
 def popularity_normalized(batch: FeatureInput) -> np.ndarray:
     """`entity.popularity` over the pool's highest, in [0, 1]: 1 for the pool's most popular entity, 0 for
     an entity with no popularity data and for every row of a pool where none has any."""

@@ -7,6 +7,12 @@ dotted `source.quantity` name. Two kinds exist:
 - per-source features, registered with `@source_feature("score")`, one column per generator name
   (`bm25.score`, `dense.score`, ...), so a model's columns stay the same whatever a request's arm retrieved.
 
+Most features are row-wise: a row's value depends on its entity, the query, the context and the user, not on
+what else is pooled. Those that read the pool itself (per-source features, which depend on which generators
+retrieved the row; `pool.size`; anything normalized over the pool) are registered with `pooled=True`.
+`FeatureSet.build_each` relies on the difference: it ranks several candidate pools of one request (plans
+the replay's oracle compares) by computing the row-wise columns once, over all their entities.
+
     feature_set = default_feature_set(("bm25", "dense"))
     matrix = feature_set.build(batch)           # (len(batch.pool), len(feature_set.names)) float64
 
@@ -39,21 +45,26 @@ SourceFeatureFunction = Callable[["FeatureInput", str], np.ndarray]
 # Filled once, at import of the feature modules (`ltrr.features` imports them all); read-only afterwards.
 _FIXED: dict[str, FeatureFunction] = {}
 _PER_SOURCE: dict[str, SourceFeatureFunction] = {}
+_POOLED: set[str] = set()  # fixed features whose rows depend on the rest of the pool
 
 
-def feature(name: str) -> Callable[[FeatureFunction], FeatureFunction]:
-    """Register a fixed feature under `name` (dotted `source.quantity`)."""
+def feature(name: str, *, pooled: bool = False) -> Callable[[FeatureFunction], FeatureFunction]:
+    """Register a fixed feature under `name` (dotted `source.quantity`). pooled: a row's value depends on the
+    other pooled entities or on which generators retrieved it (see the module docstring)."""
     def register(function: FeatureFunction) -> FeatureFunction:
         if name in _FIXED:
             raise ValueError(f"feature {name!r} is registered twice ({_FIXED[name].__qualname__} and "
                              f"{function.__qualname__}); give one of them another name")
         _FIXED[name] = function
+        if pooled:
+            _POOLED.add(name)
         return function
     return register
 
 
 def source_feature(quantity: str) -> Callable[[SourceFeatureFunction], SourceFeatureFunction]:
-    """Register a per-source feature: `quantity` becomes one column `<generator>.<quantity>` per generator."""
+    """Register a per-source feature: `quantity` becomes one column `<generator>.<quantity>` per generator.
+    Per-source features are pooled (they depend on which generators retrieved the row)."""
     def register(function: SourceFeatureFunction) -> SourceFeatureFunction:
         if quantity in _PER_SOURCE:
             raise ValueError(f"per-source feature {quantity!r} is registered twice")
@@ -140,6 +151,16 @@ class FeatureInput:
             found = self._derived[compute] = compute(self)
         return found  # type: ignore[return-value]
 
+    def subset(self, pool: Pool, rows: np.ndarray) -> FeatureInput:
+        """The input of `pool`, whose items are this input's rows `rows` (in that order), with their own
+        sources: the same query, context, user and clock, each per-row array taken at `rows`."""
+        def take(values: np.ndarray | None) -> np.ndarray | None:
+            return None if values is None else np.asarray(values)[rows]
+
+        return FeatureInput(query=self.query, context=self.context, pool=pool, entities=self.columns.take(rows),
+                            generators=self.generators, profile=self.profile, memory_ctr=take(self.memory_ctr),
+                            memory_impressions=take(self.memory_impressions), now=self.now)
+
     def source_scores(self, name: str, missing: float = np.nan) -> np.ndarray:
         """(n,) each entity's score from generator `name`; `missing` where that generator did not return it."""
         return self._source_column(0, name, missing)
@@ -168,6 +189,13 @@ def registered_features() -> tuple[str, ...]:
 def source_quantities() -> tuple[str, ...]:
     """The per-source quantities (`score`, `rank`, ...), in registration order."""
     return tuple(_PER_SOURCE)
+
+
+def is_pooled(name: str) -> bool:
+    """Whether column `name` depends on the pool beyond its own row (per-source and `pooled=True` features)."""
+    if name in _FIXED:
+        return name in _POOLED
+    return name.rpartition(".")[2] in _PER_SOURCE
 
 
 def _resolve(name: str, generators: Sequence[str] | None) -> FeatureFunction:
@@ -199,6 +227,7 @@ class FeatureSet:
         if duplicates:
             raise ValueError(f"feature names must be distinct, got {duplicates} more than once")
         self._functions = tuple(_resolve(name, generators) for name in self.names)
+        self._pooled = np.array([is_pooled(name) for name in self.names], dtype=bool)
 
     def __len__(self) -> int:
         return len(self.names)
@@ -209,12 +238,39 @@ class FeatureSet:
     def build(self, batch: FeatureInput) -> np.ndarray:
         """(n, len(names)) float64 matrix, columns in `names` order, rows in pool order; NaN = missing."""
         matrix = np.empty((batch.size, len(self.names)), dtype=np.float64)
-        for j, (name, function) in enumerate(zip(self.names, self._functions)):
-            column = function(batch)
-            if column.shape != (batch.size,):
-                raise ValueError(f"feature {name!r} returned shape {column.shape}, expected ({batch.size},)")
-            matrix[:, j] = column
+        for j, function in enumerate(self._functions):
+            matrix[:, j] = self._checked(j, function(batch), batch.size)
         return matrix
+
+    def build_each(self, batch: FeatureInput, pools: Sequence[Pool]) -> list[np.ndarray]:
+        """`build` of each pool in `pools`, whose entities must all be in `batch.pool`: the row-wise columns
+        are computed once over `batch`, the pooled ones over each pool. Equal to building each pool on its own
+        (with the same query, context, user and memory statistics), for less work when the pools overlap."""
+        shared = np.flatnonzero(~self._pooled)
+        own = np.flatnonzero(self._pooled)
+        common = np.empty((batch.size, len(shared)), dtype=np.float64)
+        for column, j in enumerate(shared.tolist()):
+            common[:, column] = self._checked(j, self._functions[j](batch), batch.size)
+        row_of = {entity_id: row for row, entity_id in enumerate(batch.pool.entity_ids)}
+        matrices = []
+        for pool in pools:
+            try:
+                rows = np.fromiter((row_of[item.entity_id] for item in pool.items), np.int64, len(pool.items))
+            except KeyError as missing:
+                raise ValueError(f"build_each: entity {missing.args[0]!r} of a pool is not in the batch's pool; "
+                                 "build the batch over the union of the pools") from None
+            part = batch.subset(pool, rows)
+            matrix = np.empty((len(rows), len(self.names)), dtype=np.float64)
+            matrix[:, shared] = common[rows]
+            for j in own.tolist():
+                matrix[:, j] = self._checked(j, self._functions[j](part), len(rows))
+            matrices.append(matrix)
+        return matrices
+
+    def _checked(self, j: int, column: np.ndarray, n: int) -> np.ndarray:
+        if column.shape != (n,):
+            raise ValueError(f"feature {self.names[j]!r} returned shape {column.shape}, expected ({n},)")
+        return column
 
 
 def default_feature_set(generators: Sequence[str]) -> FeatureSet:

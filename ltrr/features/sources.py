@@ -33,14 +33,14 @@ def source_retrieved(batch: FeatureInput, source: str) -> np.ndarray:
     return (~np.isnan(batch.source_ranks(source))).astype(np.float64)
 
 
-@feature("pool.n_sources")
+@feature("pool.n_sources", pooled=True)
 def n_sources(batch: FeatureInput) -> np.ndarray:
     """How many of the engine's generators returned the entity (0 to len(generators))."""
     _, ranks = batch.source_table()
     return (~np.isnan(ranks)).sum(axis=1).astype(np.float64)
 
 
-@feature("pool.rrf")
+@feature("pool.rrf", pooled=True)
 def reciprocal_rank_fusion(batch: FeatureInput) -> np.ndarray:
     """Sum over sources of 1 / (60 + rank + 1), rank 0-based (Cormack et al. 2009); 0 for no source.
 
@@ -50,7 +50,7 @@ def reciprocal_rank_fusion(batch: FeatureInput) -> np.ndarray:
     return np.where(np.isnan(ranks), 0.0, 1.0 / (RRF_K + np.nan_to_num(ranks) + 1.0)).sum(axis=1)
 
 
-@feature("pool.best_rank")
+@feature("pool.best_rank", pooled=True)
 def best_rank(batch: FeatureInput) -> np.ndarray:
     """The best (lowest) 0-based rank over the sources; NaN when no known source returned the entity."""
     _, ranks = batch.source_table()
@@ -60,7 +60,7 @@ def best_rank(batch: FeatureInput) -> np.ndarray:
     return best
 
 
-@feature("pool.size")
+@feature("pool.size", pooled=True)
 def pool_size(batch: FeatureInput) -> np.ndarray:
     """Entities in the pool (the same for every row): lets trees tell broad result sets from narrow ones."""
     return np.full(batch.size, float(batch.size))

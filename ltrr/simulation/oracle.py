@@ -3,9 +3,10 @@
 Before each search the replay shows the oracle every generator's deepest list for the query and the intent's
 graded relevance (`prepare`). For each arm the oracle pools each planned generator's first k and ranks the
 arms by (best relevance grade in the pool, then fewest pooled candidates). With an `evaluate` function (the
-replay gives one: the engine ranks the arm's pool as it would, and the click model gives the expected reward
-of that list), the first `shortlist` arms of that order are evaluated and the best expected reward wins;
-without one, the first arm of the order. It never explores: propensity 1 for its choice.
+replay gives one: the engine ranks each arm's pool as it would, all in one `Engine.rank_plans` call, and the
+click model gives the expected reward of each list), the first `shortlist` arms of that order are evaluated
+and the best expected reward wins; without one, the first arm of the order. It never explores: propensity 1
+for its choice.
 """
 
 from __future__ import annotations
@@ -38,6 +39,37 @@ def arm_value(lists: Mapping[str, Sequence[Candidate]], arm: Arm, relevance: Map
     return best, len(pool)
 
 
+def arm_values(lists: Mapping[str, Sequence[Candidate]], arms: Sequence[Arm],
+               relevance: Mapping[str, int]) -> list[tuple[int, int]]:
+    """`arm_value` of every arm, with each listed entity looked up once: entities become integer codes, each
+    generator's list a code array with a running maximum of its grades, so an arm's best grade is a max over
+    its generators' prefixes and its pool size the count of distinct codes in them."""
+    code: dict[str, int] = {}
+    codes, best = {}, {}
+    for name, candidates in lists.items():
+        codes[name] = np.fromiter((code.setdefault(c.entity_id, len(code)) for c in candidates), np.int64,
+                                  len(candidates))
+        grades = np.fromiter((relevance.get(c.entity_id, 0) for c in candidates), np.int64, len(candidates))
+        best[name] = np.maximum.accumulate(grades) if len(grades) else grades
+    seen = np.zeros(len(code), dtype=bool)
+    values = []
+    for arm in arms:
+        top, parts = 0, []
+        for name, k in arm.plan:
+            prefix = codes.get(name, np.zeros(0, np.int64))[:k]
+            if len(prefix):
+                top = max(top, int(best[name][len(prefix) - 1]))
+                parts.append(prefix)
+        if parts:
+            seen[np.concatenate(parts)] = True
+            size = int(seen.sum())
+            seen[:] = False
+        else:
+            size = 0
+        values.append((top, size))
+    return values
+
+
 def best_arm(lists: Mapping[str, Sequence[Candidate]], arms: Sequence[Arm], relevance: Mapping[str, int]) -> int:
     """The index of the arm with the best grade in its pool, the smallest pool among those, the first on ties."""
     return shortlist_arms(lists, arms, relevance, 1)[0]
@@ -46,7 +78,7 @@ def best_arm(lists: Mapping[str, Sequence[Candidate]], arms: Sequence[Arm], rele
 def shortlist_arms(lists: Mapping[str, Sequence[Candidate]], arms: Sequence[Arm], relevance: Mapping[str, int],
                    n: int) -> list[int]:
     """The first `n` arm indices by (best grade in the pool descending, pool size, catalogue order)."""
-    values = [arm_value(lists, arm, relevance) for arm in arms]
+    values = arm_values(lists, arms, relevance)
     return sorted(range(len(arms)), key=lambda i: (-values[i][0], values[i][1], i))[:n]
 
 
@@ -66,23 +98,23 @@ class OraclePolicy:
         self.record = record
         self._lists: Mapping[str, Sequence[Candidate]] = {}
         self._relevance: Mapping[str, int] = {}
-        self._evaluate: Callable[[Arm], float] | None = None
+        self._evaluate: Callable[[Sequence[Arm]], list[float]] | None = None
 
     def prepare(self, lists: Mapping[str, Sequence[Candidate]], relevance: Mapping[str, int],
-                evaluate: Callable[[Arm], float] | None = None) -> None:
+                evaluate: Callable[[Sequence[Arm]], list[float]] | None = None) -> None:
         """What the next `select` knows: each generator's deepest list for the query, the intent's grades, and
-        optionally the expected reward of an arm."""
+        optionally a function giving the expected reward of each of several arms."""
         self._lists, self._relevance, self._evaluate = lists, relevance, evaluate
 
     def select(self, inputs: PolicyInput, arms: Sequence[Arm]) -> Decision:
         recording = self.record is not None and self._evaluate is not None
         candidates = shortlist_arms(self._lists, arms, self._relevance, len(arms) if recording else self.shortlist)
         if recording:
-            values = [self._evaluate(arm) for arm in arms]
+            values = list(self._evaluate(arms))
             self.record(inputs, values)
             index = max(candidates, key=lambda i: values[i])  # the first of equals: the smaller pool
         elif self._evaluate is not None and len(candidates) > 1:
-            values = [self._evaluate(arms[i]) for i in candidates]
+            values = list(self._evaluate([arms[i] for i in candidates]))
             index = candidates[int(np.argmax(values))]  # the first of equals: the smaller pool
         else:
             index = candidates[0]

@@ -259,16 +259,20 @@ class Replay:
 
 
     def _expected_reward(self, engine: Engine, query, context, intent) -> Callable:
-        """arm -> the reward the engine's list for that arm is expected to earn from this user (for the oracle)."""
+        """arms -> the reward the engine's list for each arm is expected to earn from this user (for the
+        oracle): the arms' pools ranked in one `rank_plans` call."""
         top = max(intent.max_grade(), 1)
         rewards = engine.rewards
 
-        def evaluate(arm) -> float:
-            ranked, n_pool = engine.rank_plan(query, context, arm.plan, self.spec.limit)
-            if not ranked:
-                return rewards.no_click - rewards.cost(n_pool, 0.0)
-            grades = np.array([intent.grade(entity_id) for entity_id in ranked], dtype=np.float64)
-            return expected_reward(self.click_model.click_probabilities(grades / top), rewards, n_pool)
+        def evaluate(arms) -> list[float]:
+            values = []
+            for ranked, n_pool in engine.rank_plans(query, context, [arm.plan for arm in arms], self.spec.limit):
+                if not ranked:
+                    values.append(rewards.no_click - rewards.cost(n_pool, 0.0))
+                    continue
+                grades = np.array([intent.grade(entity_id) for entity_id in ranked], dtype=np.float64)
+                values.append(expected_reward(self.click_model.click_probabilities(grades / top), rewards, n_pool))
+            return values
 
         return evaluate
 
