@@ -270,8 +270,11 @@ class Engine:
             filled = [pool for pool in pools if len(pool)]
             if not filled:
                 return [([], 0) for _ in plans]
-            everything = union(list(lists.values()))
-            matrices = self.feature_set.build_each(self._feature_input(query, context, everything), filled)
+            if len(filled) == 1:
+                matrices = [self._features(query, context, filled[0])]
+            else:
+                everything = union(list(lists.values()))
+                matrices = self.feature_set.build_each(self._feature_input(query, context, everything), filled)
             scores = np.asarray(self.scorer.score(np.concatenate(matrices), self.feature_set.names), dtype=np.float64)
         ranked, start = [], 0
         for pool in pools:
