@@ -38,7 +38,7 @@ from .engine_support import (
     split_groups,
 )
 from .errors import UnknownEntityError
-from .features import FeatureInput, default_feature_set
+from .features import FeatureInput, SharedRows, default_feature_set
 from .feedback import Click, FeedbackLog, RewardModel, new_request_id
 from .policy import GeneratorStats, Policy, PolicyInput, arm_catalogue, policy_input
 from .policy.stats import TRAITS
@@ -74,6 +74,7 @@ class Engine:
         self.arms = arm_catalogue(config.retrieval.generators, config.policy.budget)
         self.policy = policy_from_config(config, self.arms)
         self.stats = GeneratorStats()
+        self.feature_rows: SharedRows | None = None  # rows shared with other engines ranking the same searches
         self.feature_set = default_feature_set(config.retrieval.generators)
         self.scorer: DefaultScorer | LambdaMartRanker = DefaultScorer()
         self.log = FeedbackLog.from_engine(store.engine, stream_seconds=config.feedback.stream_seconds,
@@ -189,15 +190,17 @@ class Engine:
         self.store.close()
 
     def fork(self, *, policy: Policy | None = None, log: FeedbackLog | None = None,
-             generators: Mapping[str, CandidateGenerator] | None = None) -> Engine:
+             generators: Mapping[str, CandidateGenerator] | None = None,
+             feature_rows: SharedRows | None = None) -> Engine:
         """An engine over the same catalog, parser and indexes that learns on its own: for replaying several
         policies side by side without building anything twice.
 
         The fork gets a fresh policy (`policy`, else one made from the config), generator statistics, default
         scorer and pending searches; a memory index with the same predictions and no clicks
         (`MemoryGenerator.fork`); and the feedback log `log` (default: this engine's). `generators` replaces
-        generators by name (e.g. caching wrappers several forks share). Nothing learned is copied. A fork
-        shares `index_dir`: save it with an explicit directory.
+        generators by name (e.g. caching wrappers several forks share); `feature_rows` is where forks ranking
+        the same searches share the feature values none of them learned (`features.SharedRows`). Nothing
+        learned is copied. A fork shares `index_dir`: save it with an explicit directory.
         """
         twin = copy.copy(self)
         twin.generators = {name: generator.fork() if isinstance(generator, MemoryGenerator) else generator
@@ -207,6 +210,7 @@ class Engine:
         twin.stats = GeneratorStats()
         twin.scorer = DefaultScorer()
         twin.log = log if log is not None else self.log
+        twin.feature_rows = feature_rows
         twin.pending = PendingSearches(twin._settle, self.config.feedback.close_after_s)
         twin.clicks_since_fit = 0
         twin.autosave = False
@@ -274,7 +278,8 @@ class Engine:
                 matrices = [self._features(query, context, filled[0])]
             else:
                 everything = union(list(lists.values()))
-                matrices = self.feature_set.build_each(self._feature_input(query, context, everything), filled)
+                matrices = self.feature_set.build_each(self._feature_input(query, context, everything), filled,
+                                                       self.feature_rows)
             scores = np.asarray(self.scorer.score(np.concatenate(matrices), self.feature_set.names), dtype=np.float64)
         ranked, start = [], 0
         for pool in pools:
@@ -306,7 +311,7 @@ class Engine:
         return [self.generators[name].generate(query, context, k) for name, k in decision.arm.plan]
 
     def _features(self, query: Query, context: Context, pool: Pool) -> np.ndarray:
-        return self.feature_set.build(self._feature_input(query, context, pool))
+        return self.feature_set.build(self._feature_input(query, context, pool), self.feature_rows)
 
     def _feature_input(self, query: Query, context: Context, pool: Pool) -> FeatureInput:
         entities = self.entities.columns(pool.entity_ids)

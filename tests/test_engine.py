@@ -461,6 +461,66 @@ def test_build_each_equals_building_each_pool_alone(engine):
         engine.feature_set.build_each(batch(pools[0]), [everything])
 
 
+def test_shared_rows_give_each_engine_its_own_learned_columns(engine):
+    """Two forks that learned different clicks share a search's row-wise columns: each matrix, built through
+    the shared rows in any order (and by build_each), equals the one built alone, memory columns included."""
+    from ltrr.features import FeatureInput, SharedRows
+    from ltrr.retrieval.base import union
+
+    engine, query, _ = _clicked_engine(engine)
+    context = Context(user_id=next(iter(engine.store.iter_users())).user_id, device="car",
+                      timestamp=datetime(2026, 1, 1, 12, 0))
+    learned, fresh = engine.fork(), engine.fork()
+    for _ in range(3):
+        result = learned.search(query.text, context, limit=5)
+        learned.record_feedback(result.request_id, [(result.items[1].entity_id, 1, 120.0)])
+    profile = engine.entities.user(context.user_id)
+
+    def batch(fork, pool):
+        ctr, impressions = fork.generators["memory"].pair_stats(query, pool.entity_ids, context)
+        return FeatureInput(query, context, pool, engine.entities.columns(pool.entity_ids), tuple(engine.generators),
+                            profile, ctr, impressions, now=datetime(2026, 1, 1, 12, 0))
+
+    small = union([engine.generators["bm25"].generate(query, context, 10)])
+    large = union([engine.generators["bm25"].generate(query, context, 40),
+                   engine.generators["dense"].generate(query, context, 40)])
+    names, shared = engine.feature_set.names, SharedRows()
+    alone = {(id(fork), id(pool)): engine.feature_set.build(batch(fork, pool)) for fork in (learned, fresh)
+             for pool in (small, large)}
+    ctr = names.index("memory.ctr")
+    assert not np.allclose(alone[id(learned), id(small)][:, ctr], alone[id(fresh), id(small)][:, ctr], equal_nan=True)
+    for fork, pool in ((learned, small), (fresh, large), (fresh, small), (learned, large)):
+        np.testing.assert_allclose(engine.feature_set.build(batch(fork, pool), shared), alone[id(fork), id(pool)],
+                                   rtol=0, atol=1e-12, equal_nan=True)
+    assert len(shared.rows(names, query, context)) == len(large)
+    each = engine.feature_set.build_each(batch(fresh, large), [small, large], shared)
+    for pool, matrix in zip((small, large), each):
+        np.testing.assert_allclose(matrix, alone[id(fresh), id(pool)], rtol=0, atol=1e-12, equal_nan=True)
+    clockless = replace(context, timestamp=None)
+    engine.feature_set.build(replace(batch(fresh, small), context=clockless), shared)
+    assert shared.rows(names, query, clockless) == {}  # no timestamp, no shared clock: nothing shared
+    shared.clear()
+    assert shared.rows(names, query, context) == {}
+
+
+def test_forks_sharing_rows_search_as_forks_that_do_not(engine):
+    from ltrr.features import SharedRows
+    from ltrr.policy.baselines import FixedPlan
+
+    rows = SharedRows()
+    pairs = [(engine.fork(policy=FixedPlan(arm.name), feature_rows=rows), engine.fork(policy=FixedPlan(arm.name)))
+             for arm in engine.arms[:4]]
+    track = a_track(engine)
+    context = Context(device="phone", timestamp=datetime(2026, 1, 1, 8, 0))
+    for text in (f"{track.artist_name} {track.name}", track.name, "night drive"):
+        for sharing, alone in pairs:
+            a, b = sharing.search(text, context, limit=10), alone.search(text, context, limit=10)
+            assert [(i.entity_id, i.score) for i in a.items] == [(i.entity_id, i.score) for i in b.items]
+            sharing.record_feedback(a.request_id, [(a.items[0].entity_id, 0, 90.0)] if a.items else [])
+            alone.record_feedback(b.request_id, [(b.items[0].entity_id, 0, 90.0)] if b.items else [])
+    assert rows.rows(engine.feature_set.names, engine.parser.parse("night drive"), context)
+
+
 def test_rank_plans_rank_each_plan_as_its_search_does(engine):
     """Several plans ranked in one call give each plan the list a search playing that plan shows."""
     from ltrr.policy.baselines import FixedPlan

@@ -13,6 +13,7 @@ from . import behavior, entity, lexical, slots, sources  # noqa: F401  imported 
 from .registry import (
     FeatureInput,
     FeatureSet,
+    SharedRows,
     default_feature_set,
     feature,
     registered_features,
@@ -20,5 +21,5 @@ from .registry import (
     source_quantities,
 )
 
-__all__ = ["FeatureInput", "FeatureSet", "default_feature_set", "feature", "registered_features",
+__all__ = ["FeatureInput", "FeatureSet", "SharedRows", "default_feature_set", "feature", "registered_features",
            "source_feature", "source_quantities"]

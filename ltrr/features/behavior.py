@@ -66,7 +66,7 @@ def tag_affinity(batch: FeatureInput) -> np.ndarray:
         return np.where(total > 0, (tags.weights @ liked) / total, np.nan)
 
 
-@feature("memory.ctr")
+@feature("memory.ctr", learned=True)
 def memory_ctr(batch: FeatureInput) -> np.ndarray:
     """The memory index's posterior click-through estimate for (query, entity), in [0, 1]; NaN where it has
     none (or the engine passed no memory scores)."""
@@ -75,7 +75,7 @@ def memory_ctr(batch: FeatureInput) -> np.ndarray:
     return np.asarray(batch.memory_ctr, dtype=np.float64).copy()
 
 
-@feature("memory.impressions")
+@feature("memory.impressions", learned=True)
 def memory_impressions(batch: FeatureInput) -> np.ndarray:
     """log1p of how often (query, entity) was shown: how much evidence `memory.ctr` rests on; NaN when unknown."""
     if batch.memory_impressions is None:

@@ -9,9 +9,12 @@ dotted `source.quantity` name. Two kinds exist:
 
 Most features are row-wise: a row's value depends on its entity, the query, the context and the user, not on
 what else is pooled. Those that read the pool itself (per-source features, which depend on which generators
-retrieved the row; `pool.size`; anything normalized over the pool) are registered with `pooled=True`.
-`FeatureSet.build_each` relies on the difference: it ranks several candidate pools of one request (plans
-the replay's oracle compares) by computing the row-wise columns once, over all their entities.
+retrieved the row; `pool.size`; anything normalized over the pool) are registered with `pooled=True`, and
+those that read what the engine learned (its click memory's statistics) with `learned=True`.
+`FeatureSet.build_each` relies on the first difference: it ranks several candidate pools of one request (plans
+the replay's oracle compares) by computing the row-wise columns once, over all their entities. `SharedRows`
+relies on both: engines that rank the same searches (the forks of a replay, each learning on its own) share
+the row-wise columns that are not learned, each computing a row the others have not.
 
     feature_set = default_feature_set(("bm25", "dense"))
     matrix = feature_set.build(batch)           # (len(batch.pool), len(feature_set.names)) float64
@@ -46,11 +49,15 @@ SourceFeatureFunction = Callable[["FeatureInput", str], np.ndarray]
 _FIXED: dict[str, FeatureFunction] = {}
 _PER_SOURCE: dict[str, SourceFeatureFunction] = {}
 _POOLED: set[str] = set()  # fixed features whose rows depend on the rest of the pool
+_LEARNED: set[str] = set()  # fixed features that read what the engine learned
 
 
-def feature(name: str, *, pooled: bool = False) -> Callable[[FeatureFunction], FeatureFunction]:
+def feature(name: str, *, pooled: bool = False, learned: bool = False
+            ) -> Callable[[FeatureFunction], FeatureFunction]:
     """Register a fixed feature under `name` (dotted `source.quantity`). pooled: a row's value depends on the
-    other pooled entities or on which generators retrieved it (see the module docstring)."""
+    other pooled entities or on which generators retrieved it; learned: it reads the engine's learned state
+    (the memory statistics of `FeatureInput`), so two engines give the same row different values (see the
+    module docstring)."""
     def register(function: FeatureFunction) -> FeatureFunction:
         if name in _FIXED:
             raise ValueError(f"feature {name!r} is registered twice ({_FIXED[name].__qualname__} and "
@@ -58,6 +65,8 @@ def feature(name: str, *, pooled: bool = False) -> Callable[[FeatureFunction], F
         _FIXED[name] = function
         if pooled:
             _POOLED.add(name)
+        if learned:
+            _LEARNED.add(name)
         return function
     return register
 
@@ -198,6 +207,29 @@ def is_pooled(name: str) -> bool:
     return name.rpartition(".")[2] in _PER_SOURCE
 
 
+def is_learned(name: str) -> bool:
+    """Whether column `name` reads the engine's learned state (`learned=True` features)."""
+    return name in _LEARNED
+
+
+class SharedRows:
+    """Row-wise feature values of the searches in progress, shared by engines that rank the same searches over
+    the same catalogue, parser and feature set (the forks of a replay): per (feature names, query text,
+    context), entity id -> the row's values of the columns that are neither pooled nor learned. The context's
+    timestamp fixes the clock, so a search without one is not shared. Unbounded within a search: `clear`
+    between sessions (the replay does), as it clears its shared generators."""
+
+    def __init__(self) -> None:
+        self._rows: dict[tuple, dict[str, np.ndarray]] = {}
+
+    def rows(self, names: tuple[str, ...], query: Query, context: Context) -> dict[str, np.ndarray]:
+        """The rows known for this search (a dict to add to)."""
+        return self._rows.setdefault((names, query.text, context), {})
+
+    def clear(self) -> None:
+        self._rows.clear()
+
+
 def _resolve(name: str, generators: Sequence[str] | None) -> FeatureFunction:
     """The function computing column `name`; raises ValueError naming the known features if there is none."""
     if name in _FIXED:
@@ -228,6 +260,9 @@ class FeatureSet:
             raise ValueError(f"feature names must be distinct, got {duplicates} more than once")
         self._functions = tuple(_resolve(name, generators) for name in self.names)
         self._pooled = np.array([is_pooled(name) for name in self.names], dtype=bool)
+        learned = np.array([is_learned(name) for name in self.names], dtype=bool)
+        self._shareable = np.flatnonzero(~self._pooled & ~learned)  # what `SharedRows` may hold
+        self._unshared = np.flatnonzero(self._pooled | learned)
 
     def __len__(self) -> int:
         return len(self.names)
@@ -235,22 +270,34 @@ class FeatureSet:
     def __repr__(self) -> str:
         return f"FeatureSet({list(self.names)!r})"
 
-    def build(self, batch: FeatureInput) -> np.ndarray:
-        """(n, len(names)) float64 matrix, columns in `names` order, rows in pool order; NaN = missing."""
+    def build(self, batch: FeatureInput, shared: SharedRows | None = None) -> np.ndarray:
+        """(n, len(names)) float64 matrix, columns in `names` order, rows in pool order; NaN = missing.
+        shared: rows other engines computed for the same search (see `SharedRows`), read and added to."""
         matrix = np.empty((batch.size, len(self.names)), dtype=np.float64)
-        for j, function in enumerate(self._functions):
-            matrix[:, j] = self._checked(j, function(batch), batch.size)
+        if shared is None or batch.context.timestamp is None:
+            for j, function in enumerate(self._functions):
+                matrix[:, j] = self._checked(j, function(batch), batch.size)
+            return matrix
+        matrix[:, self._shareable] = self._shared_rows(batch, shared)
+        for j in self._unshared.tolist():
+            matrix[:, j] = self._checked(j, self._functions[j](batch), batch.size)
         return matrix
 
-    def build_each(self, batch: FeatureInput, pools: Sequence[Pool]) -> list[np.ndarray]:
+    def build_each(self, batch: FeatureInput, pools: Sequence[Pool], shared: SharedRows | None = None
+                   ) -> list[np.ndarray]:
         """`build` of each pool in `pools`, whose entities must all be in `batch.pool`: the row-wise columns
         are computed once over `batch`, the pooled ones over each pool. Equal to building each pool on its own
-        (with the same query, context, user and memory statistics), for less work when the pools overlap."""
-        shared = np.flatnonzero(~self._pooled)
+        (with the same query, context, user and memory statistics), for less work when the pools overlap.
+        shared: as for `build`."""
+        common = np.flatnonzero(~self._pooled)
         own = np.flatnonzero(self._pooled)
-        common = np.empty((batch.size, len(shared)), dtype=np.float64)
-        for column, j in enumerate(shared.tolist()):
-            common[:, column] = self._checked(j, self._functions[j](batch), batch.size)
+        values = np.empty((batch.size, len(self.names)), dtype=np.float64)
+        computed = common
+        if shared is not None and batch.context.timestamp is not None:
+            values[:, self._shareable] = self._shared_rows(batch, shared)
+            computed = np.setdiff1d(common, self._shareable)
+        for j in computed.tolist():
+            values[:, j] = self._checked(j, self._functions[j](batch), batch.size)
         row_of = {entity_id: row for row, entity_id in enumerate(batch.pool.entity_ids)}
         matrices = []
         for pool in pools:
@@ -261,11 +308,31 @@ class FeatureSet:
                                  "build the batch over the union of the pools") from None
             part = batch.subset(pool, rows)
             matrix = np.empty((len(rows), len(self.names)), dtype=np.float64)
-            matrix[:, shared] = common[rows]
+            matrix[:, common] = values[rows][:, common]
             for j in own.tolist():
                 matrix[:, j] = self._checked(j, self._functions[j](part), len(rows))
             matrices.append(matrix)
         return matrices
+
+    def _shared_rows(self, batch: FeatureInput, shared: SharedRows) -> np.ndarray:
+        """(n, len(self._shareable)): the shareable columns of every row, computing only the rows `shared`
+        lacks for this search (and adding them)."""
+        known = shared.rows(self.names, batch.query, batch.context)
+        ids = batch.pool.entity_ids
+        missing = [row for row, entity_id in enumerate(ids) if entity_id not in known]
+        if missing:
+            rows = np.array(missing, dtype=np.int64)
+            part = batch.subset(Pool(tuple(batch.pool.items[row] for row in missing)), rows)
+            computed = np.empty((len(missing), len(self._shareable)), dtype=np.float64)
+            for column, j in enumerate(self._shareable.tolist()):
+                computed[:, column] = self._checked(j, self._functions[j](part), len(missing))
+            for row, values in zip(missing, computed):
+                known[ids[row]] = values
+            if len(missing) == len(ids):
+                return computed
+        if not ids:
+            return np.empty((0, len(self._shareable)), dtype=np.float64)
+        return np.stack([known[entity_id] for entity_id in ids])
 
     def _checked(self, j: int, column: np.ndarray, n: int) -> np.ndarray:
         if column.shape != (n,):

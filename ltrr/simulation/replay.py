@@ -18,6 +18,10 @@ Seeds are independent, and so are policies: the (shared, non-learning) explorati
 from `default_rng([EXPLORATION_STREAM, seed, hash of the query and context])` (`shared.SharedGenerator`), so
 a policy's results on seed s do not depend on the seeds run before it, in this process or another
 (`run.simulate(..., jobs=N)` runs seeds in parallel), nor on the other policies run beside it.
+
+The forks also share the feature values of a search that none of them learned (`features.SharedRows`:
+lexical, entity, slot, user and context columns of an entity for a query), so the second policy to rank an
+entity for a search reads what the first computed; cleared between sessions, like the shared lists.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ import numpy as np
 from ..engine import Engine
 from ..engine_support import policy_from_config
 from ..evaluation.metrics import ndcg_at
+from ..features import SharedRows
 from ..feedback.recent import RecentFeedbackLog
 from ..policy.base import Policy
 from ..progress import StageFactory, no_progress
@@ -138,6 +143,7 @@ class Replay:
         self.oracle_factory: Callable[[], OraclePolicy] = OraclePolicy  # the oracle run's policy (headroom: recording)
         generators = tuple(base.config.retrieval.generators)
         self.depth = deepest_k(base.arms)  # per generator, the deepest list the oracle inspects
+        self._rows = SharedRows()  # the forks' feature rows of the session in progress
         self.policy_names = expand_policies(self.spec.policies, generators, [arm.name for arm in base.arms])
         exploration = base.generators.get("exploration")
         self._exploration = exploration if hasattr(exploration, "restore_sampling_state") else None
@@ -149,6 +155,7 @@ class Replay:
         n_sessions = self.spec.searches if n_sessions is None else n_sessions
         self._start_exploration(seed)
         shared = share_generators(self.base.generators, self.base.arms, stream=(EXPLORATION_STREAM, seed))
+        self._rows.clear()
         best_arm, pilot = None, {}
         if "best_fixed" in self.policy_names:
             best_arm, pilot = self._pilot(seed, shared, min(self.spec.best_fixed_pilot, n_sessions))
@@ -158,7 +165,7 @@ class Replay:
             session = self.world.session(seed, index)
             for run in runs.values():
                 self._session(run, session, seed)
-            _clear(shared)
+            self._clear(shared)
             stage.update(1)
             if self.on_session is not None:
                 self.on_session(index)
@@ -175,13 +182,19 @@ class Replay:
 
     # -- policies -----------------------------------------------------------------------------------------------
 
+    def _clear(self, shared: Mapping[str, SharedGenerator]) -> None:
+        """Between sessions: the shared generators' lists and feature rows are of searches that are over."""
+        for generator in shared.values():
+            generator.clear()
+        self._rows.clear()
+
     def _fork(self, name: str, seed: int, shared: Mapping[str, SharedGenerator], best_arm: str | None) -> PolicyRun:
         oracle = self.oracle_factory() if name == "oracle" else None
         policy = oracle or self._policy(name, seed, best_arm)
         config = self.base.config
         log = RecentFeedbackLog(self.spec.log_window, stream_seconds=config.feedback.stream_seconds,
                                 keep_policy_input=False)
-        engine = self.base.fork(policy=policy, log=log, generators=shared)
+        engine = self.base.fork(policy=policy, log=log, generators=shared, feature_rows=self._rows)
         engine.config = replace(config, ranker=replace(config.ranker, retrain_every=self.spec.retrain_every))
         return PolicyRun(name, engine, oracle)
 
@@ -209,7 +222,7 @@ class Replay:
             session = self.world.session(seed, index)
             for run in runs.values():
                 self._session(run, session, seed, trace=False)
-            _clear(shared)
+            self._clear(shared)
             stage.update(1)
         stage.close()
         means = {name: float(np.mean(run.values)) if run.values else 0.0 for name, run in runs.items()}
@@ -298,11 +311,6 @@ def _attribution(result: SearchResult, relevance: Mapping[str, int]) -> tuple[li
 def _dwell(rng: np.random.Generator, satisfied: bool) -> float:
     """Seconds listened: a satisfied click streams (60-300 s), another is a short look (2-20 s)."""
     return float(rng.uniform(60.0, 300.0) if satisfied else rng.uniform(2.0, 20.0))
-
-
-def _clear(shared: Mapping[str, SharedGenerator]) -> None:
-    for generator in shared.values():
-        generator.clear()
 
 
 class TraceWriter:
