@@ -96,9 +96,11 @@ def test_identical_seeds_give_identical_traces(tmp_path, policies):
 
 def test_a_policy_gives_the_same_trace_whichever_policies_run_beside_it(tmp_path):
     """Common random numbers across policies: the sampling exploration generator is shared by every policy's
-    engine, and uniform calls it on its own schedule; greedy's searches must not notice."""
+    engine, and uniform calls it on its own schedule; greedy's searches must not notice. Beside another policy
+    greedy's engine also shares feature rows (alone it does not), under a LambdaMART ranker retrained every
+    5 clicks, so the shared columns decide the order."""
     scenario = _small_scenario(str(tmp_path / "catalog.db"))
-    run = replace(scenario.run, seeds=1, searches=40)
+    run = replace(scenario.run, seeds=1, searches=40, retrain_every=5)
     alone = replace(scenario, run=replace(run, policies=("greedy",)))
     beside = replace(scenario, run=replace(run, policies=("uniform", "greedy")))
     simulate(alone, tmp_path / "alone")
@@ -143,6 +145,9 @@ def test_replay_retrains_each_policy_ranker_in_memory(tmp_path):
     finally:
         engine.shutdown(keep_memory=False)
     union = result.runs["static_union"]
+    rows = union.engine.feature_rows
+    assert rows is not None and rows is result.runs["oracle"].engine.feature_rows  # the forks share feature rows
+    assert engine.feature_rows is None
     clicks = sum(t.clicked for t in union.tallies.values())
     assert clicks >= 3
     assert union.engine.scorer.version >= 1  # LambdaMART replaced the default scorer during the run

@@ -322,7 +322,8 @@ class FeatureSet:
         missing = [row for row, entity_id in enumerate(ids) if entity_id not in known]
         if missing:
             rows = np.array(missing, dtype=np.int64)
-            part = batch.subset(Pool(tuple(batch.pool.items[row] for row in missing)), rows)
+            part = batch if len(missing) == len(ids) else \
+                batch.subset(Pool(tuple(batch.pool.items[row] for row in missing)), rows)
             computed = np.empty((len(missing), len(self._shareable)), dtype=np.float64)
             for column, j in enumerate(self._shareable.tolist()):
                 computed[:, column] = self._checked(j, self._functions[j](part), len(missing))

@@ -159,7 +159,8 @@ class Replay:
         best_arm, pilot = None, {}
         if "best_fixed" in self.policy_names:
             best_arm, pilot = self._pilot(seed, shared, min(self.spec.best_fixed_pilot, n_sessions))
-        runs = {name: self._fork(name, seed, shared, best_arm) for name in self.policy_names}
+        runs = {name: self._fork(name, seed, shared, best_arm, len(self.policy_names) > 1)
+                for name in self.policy_names}
         stage = self.progress(f"seed {seed}: sessions x {len(runs)} policies", n_sessions)
         for index in range(n_sessions):
             session = self.world.session(seed, index)
@@ -188,13 +189,16 @@ class Replay:
             generator.clear()
         self._rows.clear()
 
-    def _fork(self, name: str, seed: int, shared: Mapping[str, SharedGenerator], best_arm: str | None) -> PolicyRun:
+    def _fork(self, name: str, seed: int, shared: Mapping[str, SharedGenerator], best_arm: str | None,
+              share_rows: bool = True) -> PolicyRun:
+        """share_rows: share feature rows with the other forks (pointless for a fork that runs alone)."""
         oracle = self.oracle_factory() if name == "oracle" else None
         policy = oracle or self._policy(name, seed, best_arm)
         config = self.base.config
         log = RecentFeedbackLog(self.spec.log_window, stream_seconds=config.feedback.stream_seconds,
                                 keep_policy_input=False)
-        engine = self.base.fork(policy=policy, log=log, generators=shared, feature_rows=self._rows)
+        rows = self._rows if share_rows else None
+        engine = self.base.fork(policy=policy, log=log, generators=shared, feature_rows=rows)
         engine.config = replace(config, ranker=replace(config.ranker, retrain_every=self.spec.retrain_every))
         return PolicyRun(name, engine, oracle)
 
