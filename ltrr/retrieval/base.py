@@ -61,12 +61,15 @@ def union(lists: Sequence[Sequence[Candidate]]) -> Pool:
     can use their ranks and scores. Order: first appearance, scanning the lists in the given order.
     """
     sources: dict[str, list[Candidate]] = {}
-    kinds: dict[str, EntityKind] = {}
     for candidates in lists:
         for candidate in candidates:
-            sources.setdefault(candidate.entity_id, []).append(candidate)
-            kinds.setdefault(candidate.entity_id, candidate.kind)
-    return Pool(tuple(PooledEntity(entity_id, kinds[entity_id], tuple(found)) for entity_id, found in sources.items()))
+            found = sources.get(candidate.entity_id)
+            if found is None:
+                sources[candidate.entity_id] = [candidate]
+            else:
+                found.append(candidate)
+    # an entity's kind is its first candidate's
+    return Pool(tuple([PooledEntity(entity_id, found[0].kind, tuple(found)) for entity_id, found in sources.items()]))
 
 
 def check_k(k: int) -> None:
