@@ -289,6 +289,10 @@ class Engine:
         return ranked
 
     def _select_plan(self, query: Query, context: Context) -> tuple[PolicyInput, Decision]:
+        if not getattr(self.policy, "reads_inputs", True) and not getattr(self.log, "keep_policy_input", True):
+            # nobody reads the features: the policy ignores them and the log drops them (a replay's fixed plans)
+            inputs = PolicyInput({}, tuple({} for _ in self.arms), query.query_class)
+            return inputs, self.policy.select(inputs, self.arms)
         previews = {name: self.previews.preview(name, generator, query, context)
                     for name, generator in self.generators.items() if name in PREVIEWED}
         memory = self.generators.get("memory")

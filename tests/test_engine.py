@@ -521,6 +521,34 @@ def test_forks_sharing_rows_search_as_forks_that_do_not(engine):
     assert rows.rows(engine.feature_set.names, engine.parser.parse("night drive"), context)
 
 
+def test_a_fixed_plan_whose_log_drops_the_inputs_builds_none_and_searches_the_same(engine):
+    from ltrr.feedback.recent import RecentFeedbackLog
+    from ltrr.policy.baselines import FixedPlan
+
+    arm = "equal"  # every generator: the features decide the order
+    lean = engine.fork(policy=FixedPlan(arm), log=RecentFeedbackLog(100, keep_policy_input=False))
+    full = engine.fork(policy=FixedPlan(arm), log=RecentFeedbackLog(100))
+    vw = engine.fork(log=RecentFeedbackLog(100, keep_policy_input=False))  # reads its inputs: always built
+    seen: dict[str, list] = {"lean": [], "vw": []}
+    for name, fork in (("lean", lean), ("vw", vw)):
+        def spy(inputs, arms, select=fork.policy.select, found=seen[name]):
+            found.append(inputs)
+            return select(inputs, arms)
+        fork.policy.select = spy
+    track = a_track(engine)
+    for text in (f"{track.artist_name} {track.name}", "night drive"):
+        a, b = (fork.search(text, Context(device="car"), limit=8) for fork in (lean, full))
+        assert [(i.entity_id, i.score) for i in a.items] == [(i.entity_id, i.score) for i in b.items]
+        assert a.items and a.decision.arm.name == arm and a.decision.propensity == 1.0
+        for fork, result in ((lean, a), (full, b)):
+            fork.record_feedback(result.request_id, [(result.items[0].entity_id, 0, 60.0)])
+        assert lean.stats.to_dict() == full.stats.to_dict()
+        vw.search(text, Context(device="car"))
+    assert full.log.get_impression(b.request_id).policy_input["shared"]
+    assert all(inputs.shared == {} and len(inputs.actions) == len(engine.arms) for inputs in seen["lean"])
+    assert len(seen["vw"]) == 2 and all(inputs.shared for inputs in seen["vw"])
+
+
 def test_rank_plans_rank_each_plan_as_its_search_does(engine):
     """Several plans ranked in one call give each plan the list a search playing that plan shows."""
     from ltrr.policy.baselines import FixedPlan

@@ -37,7 +37,9 @@ class Policy(Protocol):
     """Chooses a retrieval plan per search and learns from rewards.
 
     name: what `Decision.policy` records, e.g. "vw_squarecb". version: the version of the decision
-    function, recorded as `Decision.policy_version`; learning policies bump it on each update.
+    function, recorded as `Decision.policy_version`; learning policies bump it on each update. A policy whose
+    choice and updates ignore the inputs' features may say so with a class attribute `reads_inputs = False`:
+    an engine whose log does not keep the inputs either then skips building them (`Engine._select_plan`).
     """
 
     name: str

@@ -56,6 +56,7 @@ class _NonLearning:
     kind = ""
     name = ""
     version = 0
+    reads_inputs = False  # their choice ignores the features (see `Policy`); the VW policies read them
 
     def update(self, inputs: PolicyInput, decision: Decision, reward: float) -> None:
         """Check the feedback and ignore it: a baseline does not learn."""
