@@ -259,10 +259,12 @@ class FeatureSet:
         if duplicates:
             raise ValueError(f"feature names must be distinct, got {duplicates} more than once")
         self._functions = tuple(_resolve(name, generators) for name in self.names)
-        self._pooled = np.array([is_pooled(name) for name in self.names], dtype=bool)
+        pooled = np.array([is_pooled(name) for name in self.names], dtype=bool)
         learned = np.array([is_learned(name) for name in self.names], dtype=bool)
-        self._shareable = np.flatnonzero(~self._pooled & ~learned)  # what `SharedRows` may hold
-        self._unshared = np.flatnonzero(self._pooled | learned)
+        self._pooled = np.flatnonzero(pooled)
+        self._row_wise = np.flatnonzero(~pooled)
+        self._shareable = np.flatnonzero(~pooled & ~learned)  # what `SharedRows` may hold
+        self._learned = np.flatnonzero(~pooled & learned)
 
     def __len__(self) -> int:
         return len(self.names)
@@ -274,13 +276,8 @@ class FeatureSet:
         """(n, len(names)) float64 matrix, columns in `names` order, rows in pool order; NaN = missing.
         shared: rows other engines computed for the same search (see `SharedRows`), read and added to."""
         matrix = np.empty((batch.size, len(self.names)), dtype=np.float64)
-        if shared is None or batch.context.timestamp is None:
-            for j, function in enumerate(self._functions):
-                matrix[:, j] = self._checked(j, function(batch), batch.size)
-            return matrix
-        matrix[:, self._shareable] = self._shared_rows(batch, shared)
-        for j in self._unshared.tolist():
-            matrix[:, j] = self._checked(j, self._functions[j](batch), batch.size)
+        self._fill_row_wise(matrix, batch, shared)
+        self._fill(matrix, batch, self._pooled)
         return matrix
 
     def build_each(self, batch: FeatureInput, pools: Sequence[Pool], shared: SharedRows | None = None
@@ -289,15 +286,8 @@ class FeatureSet:
         are computed once over `batch`, the pooled ones over each pool. Equal to building each pool on its own
         (with the same query, context, user and memory statistics), for less work when the pools overlap.
         shared: as for `build`."""
-        common = np.flatnonzero(~self._pooled)
-        own = np.flatnonzero(self._pooled)
         values = np.empty((batch.size, len(self.names)), dtype=np.float64)
-        computed = common
-        if shared is not None and batch.context.timestamp is not None:
-            values[:, self._shareable] = self._shared_rows(batch, shared)
-            computed = np.setdiff1d(common, self._shareable)
-        for j in computed.tolist():
-            values[:, j] = self._checked(j, self._functions[j](batch), batch.size)
+        self._fill_row_wise(values, batch, shared)
         row_of = {entity_id: row for row, entity_id in enumerate(batch.pool.entity_ids)}
         matrices = []
         for pool in pools:
@@ -306,13 +296,27 @@ class FeatureSet:
             except KeyError as missing:
                 raise ValueError(f"build_each: entity {missing.args[0]!r} of a pool is not in the batch's pool; "
                                  "build the batch over the union of the pools") from None
-            part = batch.subset(pool, rows)
-            matrix = np.empty((len(rows), len(self.names)), dtype=np.float64)
-            matrix[:, common] = values[rows][:, common]
-            for j in own.tolist():
-                matrix[:, j] = self._checked(j, self._functions[j](part), len(rows))
+            matrix = values[rows]  # a copy: the row-wise columns; the pooled ones are overwritten
+            self._fill(matrix, batch.subset(pool, rows), self._pooled)
             matrices.append(matrix)
         return matrices
+
+    def _fill(self, matrix: np.ndarray, batch: FeatureInput, columns: np.ndarray) -> None:
+        """Compute `columns` (indices into `names`) of `batch` into `matrix`, checking each column's shape."""
+        for j in columns.tolist():
+            column = self._functions[j](batch)
+            if column.shape != (batch.size,):
+                raise ValueError(f"feature {self.names[j]!r} returned shape {column.shape}, expected ({batch.size},)")
+            matrix[:, j] = column
+
+    def _fill_row_wise(self, matrix: np.ndarray, batch: FeatureInput, shared: SharedRows | None) -> None:
+        """The row-wise columns of `batch` into `matrix`: the shareable ones through `shared` when the search
+        can be shared (it has a timestamp), the rest computed."""
+        if shared is None or batch.context.timestamp is None:
+            self._fill(matrix, batch, self._row_wise)
+            return
+        matrix[:, self._shareable] = self._shared_rows(batch, shared)
+        self._fill(matrix, batch, self._learned)
 
     def _shared_rows(self, batch: FeatureInput, shared: SharedRows) -> np.ndarray:
         """(n, len(self._shareable)): the shareable columns of every row, computing only the rows `shared`
@@ -321,12 +325,11 @@ class FeatureSet:
         ids = batch.pool.entity_ids
         missing = [row for row, entity_id in enumerate(ids) if entity_id not in known]
         if missing:
-            rows = np.array(missing, dtype=np.int64)
             part = batch if len(missing) == len(ids) else \
-                batch.subset(Pool(tuple(batch.pool.items[row] for row in missing)), rows)
-            computed = np.empty((len(missing), len(self._shareable)), dtype=np.float64)
-            for column, j in enumerate(self._shareable.tolist()):
-                computed[:, column] = self._checked(j, self._functions[j](part), len(missing))
+                batch.subset(Pool(tuple(batch.pool.items[row] for row in missing)), np.array(missing, dtype=np.int64))
+            computed = np.empty((len(missing), len(self.names)), dtype=np.float64)
+            self._fill(computed, part, self._shareable)
+            computed = computed[:, self._shareable]
             for row, values in zip(missing, computed):
                 known[ids[row]] = values
             if len(missing) == len(ids):
@@ -334,11 +337,6 @@ class FeatureSet:
         if not ids:
             return np.empty((0, len(self._shareable)), dtype=np.float64)
         return np.stack([known[entity_id] for entity_id in ids])
-
-    def _checked(self, j: int, column: np.ndarray, n: int) -> np.ndarray:
-        if column.shape != (n,):
-            raise ValueError(f"feature {self.names[j]!r} returned shape {column.shape}, expected ({n},)")
-        return column
 
 
 def default_feature_set(generators: Sequence[str]) -> FeatureSet:
