@@ -55,6 +55,8 @@ logger = logging.getLogger(__name__)
 PREVIEWED = ("bm25", "structured", "memory", "exploration")  # dense's preview would cost a query encoding
 WARM_UP_TEXT = "ltrr warm up love songs 1999"
 CACHED_PREVIEWS = ("bm25", "structured")  # previews that depend on the query and the index only
+# the columns `_record_traits` reads, besides each generator's `<generator>.retrieved`
+TRAIT_FEATURES = ("entity.is_new", "entity.popularity_normalized", "user.artist_affinity", "user.tag_affinity")
 
 
 class Engine:
@@ -77,6 +79,7 @@ class Engine:
         self.feature_rows: SharedRows | None = None  # rows shared with other engines ranking the same searches
         self.feature_set = default_feature_set(config.retrieval.generators)
         self.scorer: DefaultScorer | LambdaMartRanker = DefaultScorer()
+        self._read_columns: dict[tuple, tuple[int, ...] | None] = {}  # (scorer's names, traits?) -> columns
         self.log = FeedbackLog.from_engine(store.engine, stream_seconds=config.feedback.stream_seconds,
                                            write_behind_s=config.feedback.write_behind_s)
         self.rewards = RewardModel(**reward_options(config))
@@ -232,15 +235,20 @@ class Engine:
             inputs, decision = timer.run("select", self._select_plan, query, context)
             lists = timer.run("generate", self._generate, query, context, decision)
             pool = timer.run("union", union, lists)
-            matrix = timer.run("features", self._features, query, context, pool)
+            # every column when the log keeps feature rows (ranker training reads them) or for explanations;
+            # else only what the scorer and the trait statistics read
+            full = explain or getattr(self.log, "keep_features", True)
+            only = None if full else self._columns_read(traits=True)
+            matrix = timer.run("features", self._features, query, context, pool, only)
             timer.run("traits", self._record_traits, query, pool, matrix)
             scores = timer.run("rank", self.scorer.score, matrix, self.feature_set.names)
             result, rows = timer.run("result", build_result, new_request_id(), query, pool, self.entities.get_many,
                                      scores, matrix, decision, self.scorer, self.feature_set.names, limit, explain,
                                      lists)
             self._record_shown(context, result)
-        impression = impression_of(result, rows, context, self.log.pseudonymize(context.user_id), inputs, matrix,
-                                   self.scorer, self.feature_set.names, timer.total_ms())
+        logged, names = (matrix, self.feature_set.names) if full else (matrix[:, :0], ())
+        impression = impression_of(result, rows, context, self.log.pseudonymize(context.user_id), inputs, logged,
+                                   self.scorer, names, timer.total_ms())
         timer.run("log", self.log.record_impression, impression)
         self.pending.add(Pending(impression, inputs, query, at=context.timestamp))
         result.timings_ms.update(timer.timings)
@@ -263,8 +271,9 @@ class Engine:
                    limit: int = 10) -> list[tuple[list[str], int]]:
         """`rank_plan` of each plan, for less than the sum of their costs: each generator is asked once per
         distinct k, the row-wise features are computed once over every plan's entities
-        (`FeatureSet.build_each`), and one scorer call ranks every pool."""
+        (`FeatureSet.build_each`), only the columns the scorer reads, and one scorer call ranks every pool."""
         with self._lock:
+            only = self._columns_read(traits=False)
             lists: dict[tuple[str, int], list[Candidate]] = {}
             for plan in plans:
                 for name, k in plan:
@@ -275,11 +284,11 @@ class Engine:
             if not filled:
                 return [([], 0) for _ in plans]
             if len(filled) == 1:
-                matrices = [self._features(query, context, filled[0])]
+                matrices = [self._features(query, context, filled[0], only)]
             else:
                 everything = union(list(lists.values()))
-                matrices = self.feature_set.build_each(self._feature_input(query, context, everything), filled,
-                                                       self.feature_rows)
+                matrices = self.feature_set.build_each(self._feature_input(query, context, everything, only),
+                                                       filled, self.feature_rows, only)
             scores = np.asarray(self.scorer.score(np.concatenate(matrices), self.feature_set.names), dtype=np.float64)
         ranked, start = [], 0
         for pool in pools:
@@ -314,14 +323,31 @@ class Engine:
     def _generate(self, query: Query, context: Context, decision: Decision) -> list[list[Candidate]]:
         return [self.generators[name].generate(query, context, k) for name, k in decision.arm.plan]
 
-    def _features(self, query: Query, context: Context, pool: Pool) -> np.ndarray:
-        return self.feature_set.build(self._feature_input(query, context, pool), self.feature_rows)
+    def _features(self, query: Query, context: Context, pool: Pool, only: Sequence[int] | None = None) -> np.ndarray:
+        return self.feature_set.build(self._feature_input(query, context, pool, only), self.feature_rows, only)
 
-    def _feature_input(self, query: Query, context: Context, pool: Pool) -> FeatureInput:
+    def _columns_read(self, *, traits: bool) -> tuple[int, ...] | None:
+        """The feature columns the scorer reads (and with traits, `_record_traits`): indices into the feature
+        set's names, None for every column (a ranker trained on them all)."""
+        key = (self.scorer.feature_names, traits)
+        if key not in self._read_columns:
+            names = set(self.scorer.feature_names)
+            if traits:
+                names.update(TRAIT_FEATURES)
+                names.update(f"{generator}.retrieved" for generator in self.generators)
+            names &= set(self.feature_set.names)
+            columns = self.feature_set.indices(sorted(names))
+            self._read_columns[key] = None if len(columns) == len(self.feature_set) else columns
+        return self._read_columns[key]
+
+    def _feature_input(self, query: Query, context: Context, pool: Pool,
+                       only: Sequence[int] | None = None) -> FeatureInput:
+        """only: the columns to be built (None: all); the memory's statistics are read only when a learned
+        column is among them."""
         entities = self.entities.columns(pool.entity_ids)
         memory = self.generators.get("memory")
         ctr = impressions = None
-        if isinstance(memory, MemoryGenerator):
+        if isinstance(memory, MemoryGenerator) and self.feature_set.reads_learned(only):
             ctr, impressions = memory.pair_stats(query, pool.entity_ids, context)
         batch = FeatureInput(query=query, context=context, pool=pool, entities=entities,
                              generators=tuple(self.generators), profile=self._profile(context), memory_ctr=ctr,
@@ -334,10 +360,9 @@ class Engine:
 
         Read from the feature matrix already built: `<generator>.retrieved` marks each generator's rows."""
         columns = {name: j for j, name in enumerate(self.feature_set.names)}
-        needed = ("entity.is_new", "entity.popularity_normalized", "user.artist_affinity", "user.tag_affinity")
-        if not all(name in columns for name in needed) or len(pool) == 0:
+        if not all(name in columns for name in TRAIT_FEATURES) or len(pool) == 0:
             return
-        values = np.nan_to_num(matrix[:, [columns[name] for name in needed]], nan=0.0)
+        values = np.nan_to_num(matrix[:, [columns[name] for name in TRAIT_FEATURES]], nan=0.0)
         traits = np.column_stack([values[:, 0] > 0.5, values[:, 1] >= 0.5, (values[:, 2] > 0) | (values[:, 3] > 0)])
         for generator in self.generators:
             retrieved = np.nan_to_num(matrix[:, columns[f"{generator}.retrieved"]], nan=0.0) > 0

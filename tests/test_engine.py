@@ -492,15 +492,15 @@ def test_shared_rows_give_each_engine_its_own_learned_columns(engine):
     for fork, pool in ((learned, small), (fresh, large), (fresh, small), (learned, large)):
         np.testing.assert_allclose(engine.feature_set.build(batch(fork, pool), shared), alone[id(fork), id(pool)],
                                    rtol=0, atol=1e-12, equal_nan=True)
-    assert len(shared.rows(names, query, context)) == len(large)
+    assert len(shared.rows((names, None), query, context)) == len(large)
     each = engine.feature_set.build_each(batch(fresh, large), [small, large], shared)
     for pool, matrix in zip((small, large), each):
         np.testing.assert_allclose(matrix, alone[id(fresh), id(pool)], rtol=0, atol=1e-12, equal_nan=True)
     clockless = replace(context, timestamp=None)
     engine.feature_set.build(replace(batch(fresh, small), context=clockless), shared)
-    assert shared.rows(names, query, clockless) == {}  # no timestamp, no shared clock: nothing shared
+    assert shared.rows((names, None), query, clockless) == {}  # no timestamp, no shared clock: nothing shared
     shared.clear()
-    assert shared.rows(names, query, context) == {}
+    assert shared.rows((names, None), query, context) == {}
 
 
 def test_forks_sharing_rows_search_as_forks_that_do_not(engine):
@@ -518,7 +518,7 @@ def test_forks_sharing_rows_search_as_forks_that_do_not(engine):
             assert [(i.entity_id, i.score) for i in a.items] == [(i.entity_id, i.score) for i in b.items]
             sharing.record_feedback(a.request_id, [(a.items[0].entity_id, 0, 90.0)] if a.items else [])
             alone.record_feedback(b.request_id, [(b.items[0].entity_id, 0, 90.0)] if b.items else [])
-    assert rows.rows(engine.feature_set.names, engine.parser.parse("night drive"), context)
+    assert rows.rows((engine.feature_set.names, None), engine.parser.parse("night drive"), context)
 
 
 def test_a_fixed_plan_whose_log_drops_the_inputs_builds_none_and_searches_the_same(engine):
@@ -547,6 +547,105 @@ def test_a_fixed_plan_whose_log_drops_the_inputs_builds_none_and_searches_the_sa
     assert full.log.get_impression(b.request_id).policy_input["shared"]
     assert all(inputs.shared == {} and len(inputs.actions) == len(engine.arms) for inputs in seen["lean"])
     assert len(seen["vw"]) == 2 and all(inputs.shared for inputs in seen["vw"])
+
+
+def test_building_some_columns_gives_their_full_build_values_and_leaves_the_rest_missing(engine):
+    """`only` computes the named columns as a full build does (row-wise, pooled, learned, through shared rows
+    or not) and NaN elsewhere; partial and full builds sharing rows never read each other's rows."""
+    from ltrr.features import FeatureInput, SharedRows
+    from ltrr.retrieval.base import union
+
+    engine, query, context = _clicked_engine(engine)
+    context = replace(context, timestamp=datetime(2026, 1, 1, 12, 0))
+    memory, profile, fs = engine.generators["memory"], engine.entities.user(context.user_id), engine.feature_set
+
+    def batch(pool):
+        ctr, impressions = memory.pair_stats(query, pool.entity_ids, context)
+        return FeatureInput(query, context, pool, engine.entities.columns(pool.entity_ids), tuple(engine.generators),
+                            profile, ctr, impressions, now=context.timestamp)
+
+    plans = [arm.plan for arm in engine.arms if "exploration" not in dict(arm.plan)][:4]
+    lists = {(name, k): engine.generators[name].generate(query, context, k) for plan in plans for name, k in plan}
+    pools = [union([lists[pair] for pair in plan]) for plan in plans]
+    everything = union(list(lists.values()))
+    names = ["pool.rrf", "entity.popularity_normalized", "memory.ctr", "user.artist_affinity", "entity.is_new"]
+    only = fs.indices(names)
+    assert fs.reads_learned(only) and not fs.reads_learned(fs.indices(names[:2])) and fs.reads_learned(None)
+    rest = np.setdiff1d(np.arange(len(fs)), only)
+    full = fs.build(batch(everything))
+    assert not np.isnan(full[:, rest]).all()
+    for shared in (None, SharedRows()):
+        for first in ("partial", "full"):  # either build may meet the other's shared rows
+            if shared is not None:
+                shared.clear()
+            builds = {"partial": lambda: fs.build(batch(everything), shared, only),
+                      "full": lambda: fs.build(batch(everything), shared)}
+            results = {key: builds[key]() for key in (first, "full" if first == "partial" else "partial")}
+            np.testing.assert_allclose(results["full"], full, rtol=0, atol=1e-12, equal_nan=True)
+            partial = results["partial"]
+            np.testing.assert_allclose(partial[:, list(only)], full[:, list(only)], rtol=0, atol=1e-12, equal_nan=True)
+            assert np.isnan(partial[:, rest]).all()
+        each = fs.build_each(batch(everything), pools, shared, only)
+        for pool, matrix in zip(pools, each):
+            alone = fs.build(batch(pool))
+            np.testing.assert_allclose(matrix[:, list(only)], alone[:, list(only)], rtol=0, atol=1e-12, equal_nan=True)
+            assert np.isnan(matrix[:, rest]).all()
+    with pytest.raises(ValueError, match="not in this feature set"):
+        fs.indices(["pool.rrf", "no.such_feature"])
+    with pytest.raises(ValueError, match="column indices must be in"):
+        fs.build(batch(everything), only=(len(fs),))
+
+
+def test_a_log_without_feature_rows_builds_only_what_the_scorer_reads_and_searches_the_same(engine):
+    """A fork whose log keeps no feature rows computes the scorer's and the trait statistics' columns only
+    (no memory statistics for the default scorer): the same lists, scores, explanations and statistics as a
+    fork whose log keeps them; it cannot train a ranker; under a ranker reading every column it builds all."""
+    from ltrr.feedback.recent import RecentFeedbackLog
+    from ltrr.policy.baselines import FixedPlan
+    from ltrr.ranking import LambdaMartRanker, RankingData
+    from ltrr.ranking.dataset import NoTrainingDataError
+
+    # the widest plan without exploration, whose per-user "recently shown" lists the two forks would share
+    arm = max((arm for arm in engine.arms if "exploration" not in dict(arm.plan)), key=lambda arm: len(arm.plan))
+    lean = engine.fork(policy=FixedPlan(arm.name), log=RecentFeedbackLog(100, keep_features=False))
+    full = engine.fork(policy=FixedPlan(arm.name), log=RecentFeedbackLog(100))
+    calls = {"lean": 0, "full": 0}
+    for name, fork in (("lean", lean), ("full", full)):
+        def counted(*args, pair_stats=fork.generators["memory"].pair_stats, name=name):
+            calls[name] += 1
+            return pair_stats(*args)
+        fork.generators["memory"].pair_stats = counted
+    track = a_track(engine)
+    user = next(iter(engine.store.iter_users())).user_id
+    context = Context(user_id=user, device="car")
+
+    def same_searches(texts, explain=False):
+        for text in texts:
+            a, b = (fork.search(text, context, limit=8, explain=explain) for fork in (lean, full))
+            assert [(i.entity_id, i.score) for i in a.items] == [(i.entity_id, i.score) for i in b.items]
+            assert a.items and [i.explanation for i in a.items] == [i.explanation for i in b.items]
+            for fork, result in ((lean, a), (full, b)):
+                fork.record_feedback(result.request_id, [(result.items[0].entity_id, 0, 60.0)])
+        return a, b
+
+    a, b = same_searches([f"{track.artist_name} {track.name}", track.name, "night drive"])
+    assert lean.stats.to_dict() == full.stats.to_dict() and lean.stats.to_dict()
+    assert calls["lean"] == 0 and calls["full"] == 3
+    logged = lean.log.get_impression(a.request_id)
+    assert logged.feature_names == () and all(item.features == () for item in logged.items)
+    assert len(full.log.get_impression(b.request_id).feature_names) == len(engine.feature_set)
+    with pytest.raises(NoTrainingDataError):
+        lean.fit_ranker(save=False)
+    same_searches(["night drive"], explain=True)  # explanations: every column
+    assert calls["lean"] == 1
+    rng = np.random.default_rng(3)
+    n, names = 60, engine.feature_set.names
+    data = RankingData(rng.normal(size=(n, len(names))), rng.integers(0, 3, size=n).astype(np.int32),
+                       np.full(6, 10, dtype=np.int32), np.tile(np.arange(10, dtype=np.int32), 6), names)
+    ranker = LambdaMartRanker(n_estimators=5, min_data_in_leaf=2).fit(data)
+    lean.scorer = full.scorer = ranker
+    same_searches([track.name, "night drive"])
+    assert calls["lean"] == 3  # the ranker reads the memory columns too
 
 
 def test_rank_plans_rank_each_plan_as_its_search_does(engine):

@@ -214,17 +214,18 @@ def is_learned(name: str) -> bool:
 
 class SharedRows:
     """Row-wise feature values of the searches in progress, shared by engines that rank the same searches over
-    the same catalogue, parser and feature set (the forks of a replay): per (feature names, query text,
-    context), entity id -> the row's values of the columns that are neither pooled nor learned. The context's
+    the same catalogue, parser and feature set (the forks of a replay): per (feature names and columns built,
+    query text, context), entity id -> the row's values of the columns built that are neither pooled nor
+    learned. The context's
     timestamp fixes the clock, so a search without one is not shared. Unbounded within a search: `clear`
     between sessions (the replay does), as it clears its shared generators."""
 
     def __init__(self) -> None:
         self._rows: dict[tuple, dict[str, np.ndarray]] = {}
 
-    def rows(self, names: tuple[str, ...], query: Query, context: Context) -> dict[str, np.ndarray]:
-        """The rows known for this search (a dict to add to)."""
-        return self._rows.setdefault((names, query.text, context), {})
+    def rows(self, columns: tuple, query: Query, context: Context) -> dict[str, np.ndarray]:
+        """The rows known for this search of the columns `columns` names (a dict to add to)."""
+        return self._rows.setdefault((columns, query.text, context), {})
 
     def clear(self) -> None:
         self._rows.clear()
@@ -261,10 +262,43 @@ class FeatureSet:
         self._functions = tuple(_resolve(name, generators) for name in self.names)
         pooled = np.array([is_pooled(name) for name in self.names], dtype=bool)
         learned = np.array([is_learned(name) for name in self.names], dtype=bool)
-        self._pooled = np.flatnonzero(pooled)
-        self._row_wise = np.flatnonzero(~pooled)
-        self._shareable = np.flatnonzero(~pooled & ~learned)  # what `SharedRows` may hold
-        self._learned = np.flatnonzero(~pooled & learned)
+        self._kinds = pooled, learned
+        self._everything = self._subset(None)
+        self._subsets: dict[tuple[int, ...], _Columns] = {}
+
+    def _subset(self, only: Sequence[int] | None) -> _Columns:
+        """The column groups (indices into `names`) of the columns `only` (every column for None)."""
+        pooled, learned = self._kinds
+        wanted = np.ones(len(self.names), dtype=bool)
+        if only is not None:
+            wanted[:] = False
+            wanted[list(only)] = True
+        key = None if only is None else tuple(np.flatnonzero(wanted).tolist())
+        return _Columns(key, np.flatnonzero(wanted & pooled), np.flatnonzero(wanted & ~pooled),
+                        np.flatnonzero(wanted & ~pooled & ~learned), np.flatnonzero(wanted & ~pooled & learned))
+
+    def _columns(self, only: Sequence[int] | None) -> _Columns:
+        if only is None:
+            return self._everything
+        key = tuple(sorted(set(int(j) for j in only)))
+        found = self._subsets.get(key)
+        if found is None:
+            if any(j < 0 or j >= len(self.names) for j in key):
+                raise ValueError(f"column indices must be in [0, {len(self.names)}), got {list(key)}")
+            found = self._subsets[key] = self._subset(key)
+        return found
+
+    def reads_learned(self, only: Sequence[int] | None = None) -> bool:
+        """Whether building `only` (every column for None) computes a learned column (see `feature`)."""
+        return bool(len(self._columns(only).learned))
+
+    def indices(self, names: Sequence[str]) -> tuple[int, ...]:
+        """The column indices of `names` (for `build(..., only=...)`); raises ValueError for a name not in the set."""
+        position = {name: j for j, name in enumerate(self.names)}
+        missing = [name for name in names if name not in position]
+        if missing:
+            raise ValueError(f"features {missing} are not in this feature set; known: {list(self.names)}")
+        return tuple(position[name] for name in names)
 
     def __len__(self) -> int:
         return len(self.names)
@@ -272,22 +306,31 @@ class FeatureSet:
     def __repr__(self) -> str:
         return f"FeatureSet({list(self.names)!r})"
 
-    def build(self, batch: FeatureInput, shared: SharedRows | None = None) -> np.ndarray:
+    def build(self, batch: FeatureInput, shared: SharedRows | None = None,
+              only: Sequence[int] | None = None) -> np.ndarray:
         """(n, len(names)) float64 matrix, columns in `names` order, rows in pool order; NaN = missing.
-        shared: rows other engines computed for the same search (see `SharedRows`), read and added to."""
+        shared: rows other engines computed for the same search (see `SharedRows`), read and added to.
+        only: compute just these columns (indices into `names`, see `indices`) and leave the others NaN, for
+        a caller that reads no other (a scorer reading two columns, with a log that keeps no feature rows)."""
+        columns = self._columns(only)
         matrix = np.empty((batch.size, len(self.names)), dtype=np.float64)
-        self._fill_row_wise(matrix, batch, shared)
-        self._fill(matrix, batch, self._pooled)
+        if only is not None:
+            matrix.fill(np.nan)
+        self._fill_row_wise(matrix, batch, shared, columns)
+        self._fill(matrix, batch, columns.pooled)
         return matrix
 
-    def build_each(self, batch: FeatureInput, pools: Sequence[Pool], shared: SharedRows | None = None
-                   ) -> list[np.ndarray]:
+    def build_each(self, batch: FeatureInput, pools: Sequence[Pool], shared: SharedRows | None = None,
+                   only: Sequence[int] | None = None) -> list[np.ndarray]:
         """`build` of each pool in `pools`, whose entities must all be in `batch.pool`: the row-wise columns
         are computed once over `batch`, the pooled ones over each pool. Equal to building each pool on its own
         (with the same query, context, user and memory statistics), for less work when the pools overlap.
-        shared: as for `build`."""
+        shared, only: as for `build`."""
+        columns = self._columns(only)
         values = np.empty((batch.size, len(self.names)), dtype=np.float64)
-        self._fill_row_wise(values, batch, shared)
+        if only is not None:
+            values.fill(np.nan)
+        self._fill_row_wise(values, batch, shared, columns)
         row_of = {entity_id: row for row, entity_id in enumerate(batch.pool.entity_ids)}
         matrices = []
         for pool in pools:
@@ -297,7 +340,7 @@ class FeatureSet:
                 raise ValueError(f"build_each: entity {missing.args[0]!r} of a pool is not in the batch's pool; "
                                  "build the batch over the union of the pools") from None
             matrix = values[rows]  # a copy: the row-wise columns; the pooled ones are overwritten
-            self._fill(matrix, batch.subset(pool, rows), self._pooled)
+            self._fill(matrix, batch.subset(pool, rows), columns.pooled)
             matrices.append(matrix)
         return matrices
 
@@ -309,34 +352,47 @@ class FeatureSet:
                 raise ValueError(f"feature {self.names[j]!r} returned shape {column.shape}, expected ({batch.size},)")
             matrix[:, j] = column
 
-    def _fill_row_wise(self, matrix: np.ndarray, batch: FeatureInput, shared: SharedRows | None) -> None:
-        """The row-wise columns of `batch` into `matrix`: the shareable ones through `shared` when the search
+    def _fill_row_wise(self, matrix: np.ndarray, batch: FeatureInput, shared: SharedRows | None,
+                       columns: _Columns) -> None:
+        """The row-wise `columns` of `batch` into `matrix`: the shareable ones through `shared` when the search
         can be shared (it has a timestamp), the rest computed."""
-        if shared is None or batch.context.timestamp is None:
-            self._fill(matrix, batch, self._row_wise)
+        if shared is None or batch.context.timestamp is None or not len(columns.shareable):
+            self._fill(matrix, batch, columns.row_wise)
             return
-        matrix[:, self._shareable] = self._shared_rows(batch, shared)
-        self._fill(matrix, batch, self._learned)
+        matrix[:, columns.shareable] = self._shared_rows(batch, shared, columns)
+        self._fill(matrix, batch, columns.learned)
 
-    def _shared_rows(self, batch: FeatureInput, shared: SharedRows) -> np.ndarray:
-        """(n, len(self._shareable)): the shareable columns of every row, computing only the rows `shared`
+    def _shared_rows(self, batch: FeatureInput, shared: SharedRows, columns: _Columns) -> np.ndarray:
+        """(n, len(columns.shareable)): the shareable columns of every row, computing only the rows `shared`
         lacks for this search (and adding them)."""
-        known = shared.rows(self.names, batch.query, batch.context)
+        known = shared.rows((self.names, columns.key), batch.query, batch.context)
         ids = batch.pool.entity_ids
         missing = [row for row, entity_id in enumerate(ids) if entity_id not in known]
         if missing:
             part = batch if len(missing) == len(ids) else \
                 batch.subset(Pool(tuple(batch.pool.items[row] for row in missing)), np.array(missing, dtype=np.int64))
             computed = np.empty((len(missing), len(self.names)), dtype=np.float64)
-            self._fill(computed, part, self._shareable)
-            computed = computed[:, self._shareable]
+            self._fill(computed, part, columns.shareable)
+            computed = computed[:, columns.shareable]
             for row, values in zip(missing, computed):
                 known[ids[row]] = values
             if len(missing) == len(ids):
                 return computed
         if not ids:
-            return np.empty((0, len(self._shareable)), dtype=np.float64)
+            return np.empty((0, len(columns.shareable)), dtype=np.float64)
         return np.stack([known[entity_id] for entity_id in ids])
+
+
+@dataclass(frozen=True, eq=False)
+class _Columns:
+    """A set of a FeatureSet's columns by kind (indices into its names): key is the sorted indices, None for
+    every column (what `SharedRows` keys rows by, so builds of different columns never share rows)."""
+
+    key: tuple[int, ...] | None
+    pooled: np.ndarray
+    row_wise: np.ndarray
+    shareable: np.ndarray  # row-wise, not learned: what `SharedRows` may hold
+    learned: np.ndarray
 
 
 def default_feature_set(generators: Sequence[str]) -> FeatureSet:

@@ -6,7 +6,10 @@ item's feature row of every search would grow without bound. This log keeps the 
 impressions with their clicks and forgets older ones (a click on a forgotten search raises
 UnknownRequestError, as for an id never logged). It validates like `FeedbackLog` and is not persistent:
 use `FeedbackLog` for anything that must survive the process. Memory: about 16 KB a search for the shown
-items' feature rows, plus ~100 KB for the bandit's inputs unless keep_policy_input is False.
+items' feature rows unless keep_features is False, plus ~100 KB for the bandit's inputs unless
+keep_policy_input is False. A log that keeps no feature rows cannot train a ranker (`RankingData.from_log`
+finds no search logged with the engine's feature names); an engine that logs to it builds only the feature
+columns its scorer reads.
 
     >>> log = RecentFeedbackLog(max_searches=2)
     >>> log.counts()["impressions"]
@@ -35,7 +38,7 @@ class RecentFeedbackLog:
     """The newest `max_searches` impressions and their clicks (see the module docstring)."""
 
     def __init__(self, max_searches: int = 20_000, *, stream_seconds: float = 30.0,
-                 keep_policy_input: bool = True) -> None:
+                 keep_policy_input: bool = True, keep_features: bool = True) -> None:
         if not isinstance(max_searches, int) or max_searches < 1:
             raise ValueError(f"max_searches must be an int >= 1, got {max_searches!r}")
         if not (math.isfinite(stream_seconds) and stream_seconds > 0):
@@ -44,6 +47,7 @@ class RecentFeedbackLog:
         # The bandit's features of 27 plans take ~100 KB a search; a replay that needs no off-policy replay of
         # its logs drops them (the impression keeps everything else, which is what ranker training reads).
         self.keep_policy_input = keep_policy_input
+        self.keep_features = keep_features  # the shown items' feature rows (what ranker training reads)
         self.stream_seconds = stream_seconds
         self._salt = secrets.token_bytes(32)
         self._impressions: OrderedDict[str, Impression] = OrderedDict()
@@ -66,6 +70,9 @@ class RecentFeedbackLog:
                                  "search a new id (ltrr.feedback.new_request_id())")
             if not self.keep_policy_input and impression.policy_input:
                 impression = replace(impression, policy_input={})
+            if not self.keep_features and impression.feature_names:
+                impression = replace(impression, feature_names=(),
+                                     items=tuple(replace(item, features=()) for item in impression.items))
             self._impressions[impression.request_id] = impression
             self._clicks[impression.request_id] = []
             while len(self._impressions) > self.max_searches:

@@ -151,7 +151,7 @@ class Replay:
 
     def run_seed(self, seed: int, n_sessions: int | None = None, *, keep_logs: bool = False) -> SeedResult:
         """Every policy over sessions 0..n-1 of `seed`. The forks' in-memory logs are emptied at the end unless
-        keep_logs (e.g. to fit a fork's ranker afterwards)."""
+        keep_logs (e.g. to fit a fork's ranker afterwards: the logs then keep the shown items' feature rows)."""
         n_sessions = self.spec.searches if n_sessions is None else n_sessions
         self._start_exploration(seed)
         shared = share_generators(self.base.generators, self.base.arms, stream=(EXPLORATION_STREAM, seed))
@@ -159,7 +159,7 @@ class Replay:
         best_arm, pilot = None, {}
         if "best_fixed" in self.policy_names:
             best_arm, pilot = self._pilot(seed, shared, min(self.spec.best_fixed_pilot, n_sessions))
-        runs = {name: self._fork(name, seed, shared, best_arm, len(self.policy_names) > 1)
+        runs = {name: self._fork(name, seed, shared, best_arm, len(self.policy_names) > 1, keep_features=keep_logs)
                 for name in self.policy_names}
         stage = self.progress(f"seed {seed}: sessions x {len(runs)} policies", n_sessions)
         for index in range(n_sessions):
@@ -190,13 +190,15 @@ class Replay:
         self._rows.clear()
 
     def _fork(self, name: str, seed: int, shared: Mapping[str, SharedGenerator], best_arm: str | None,
-              share_rows: bool = True) -> PolicyRun:
-        """share_rows: share feature rows with the other forks (pointless for a fork that runs alone)."""
+              share_rows: bool = True, *, keep_features: bool = False) -> PolicyRun:
+        """share_rows: share feature rows with the other forks (pointless for a fork that runs alone).
+        keep_features: the fork's log keeps the shown items' feature rows even when its ranker is never
+        retrained (to fit one afterwards); without them the fork builds only the columns its scorer reads."""
         oracle = self.oracle_factory() if name == "oracle" else None
         policy = oracle or self._policy(name, seed, best_arm)
         config = self.base.config
         log = RecentFeedbackLog(self.spec.log_window, stream_seconds=config.feedback.stream_seconds,
-                                keep_policy_input=False)
+                                keep_policy_input=False, keep_features=keep_features or self.spec.retrain_every > 0)
         rows = self._rows if share_rows else None
         engine = self.base.fork(policy=policy, log=log, generators=shared, feature_rows=rows)
         engine.config = replace(config, ranker=replace(config.ranker, retrain_every=self.spec.retrain_every))
