@@ -79,7 +79,7 @@ class Engine:
         self.feature_rows: SharedRows | None = None  # rows shared with other engines ranking the same searches
         self.feature_set = default_feature_set(config.retrieval.generators)
         self.scorer: DefaultScorer | LambdaMartRanker = DefaultScorer()
-        self._read_columns: dict[tuple, tuple[int, ...] | None] = {}  # (scorer's names, traits?) -> columns
+        self._read_columns: dict[tuple, object] = {}  # column indices by what reads them (`_columns_read`)
         self.log = FeedbackLog.from_engine(store.engine, stream_seconds=config.feedback.stream_seconds,
                                            write_behind_s=config.feedback.write_behind_s)
         self.rewards = RewardModel(**reward_options(config))
@@ -329,7 +329,7 @@ class Engine:
     def _columns_read(self, *, traits: bool) -> tuple[int, ...] | None:
         """The feature columns the scorer reads (and with traits, `_record_traits`): indices into the feature
         set's names, None for every column (a ranker trained on them all)."""
-        key = (self.scorer.feature_names, traits)
+        key = (self.feature_set.names, self.scorer.feature_names, traits)
         if key not in self._read_columns:
             names = set(self.scorer.feature_names)
             if traits:
@@ -358,17 +358,33 @@ class Engine:
         """What share of each called generator's candidates were new, popular or to the user's taste: running
         statistics per query class that the bandit reads as action features (`policy.stats.TRAITS`).
 
-        Read from the feature matrix already built: `<generator>.retrieved` marks each generator's rows."""
-        columns = {name: j for j, name in enumerate(self.feature_set.names)}
-        if not all(name in columns for name in TRAIT_FEATURES) or len(pool) == 0:
+        Read from the feature matrix already built: `<generator>.retrieved` marks each generator's rows (NaN,
+        a missing value, counts as 0 throughout)."""
+        layout = self._trait_layout()
+        if layout is None or len(pool) == 0:
             return
-        values = np.nan_to_num(matrix[:, [columns[name] for name in TRAIT_FEATURES]], nan=0.0)
+        traits_at, retrieved_at = layout
+        values = matrix[:, traits_at]
         traits = np.column_stack([values[:, 0] > 0.5, values[:, 1] >= 0.5, (values[:, 2] > 0) | (values[:, 3] > 0)])
-        for generator in self.generators:
-            retrieved = np.nan_to_num(matrix[:, columns[f"{generator}.retrieved"]], nan=0.0) > 0
-            if retrieved.any():
-                shares = traits[retrieved].mean(axis=0).tolist()
+        retrieved = matrix[:, retrieved_at] > 0  # (n, generators)
+        counts = retrieved.sum(axis=0)
+        sums = retrieved.T.astype(np.float64) @ traits.astype(np.float64)  # exact: sums of 0s and 1s
+        for g, generator in enumerate(self.generators):
+            if counts[g]:
+                shares = (sums[g] / counts[g]).tolist()
                 self.stats.record_traits(query.query_class, generator, dict(zip(TRAITS, shares, strict=True)))
+
+    def _trait_layout(self) -> tuple[list[int], list[int]] | None:
+        """(the columns of TRAIT_FEATURES, each generator's `<generator>.retrieved` column), or None when the
+        feature set lacks one of them."""
+        key = ("traits", self.feature_set.names, tuple(self.generators))
+        if key not in self._read_columns:
+            columns = {name: j for j, name in enumerate(self.feature_set.names)}
+            needed = [*TRAIT_FEATURES, *(f"{generator}.retrieved" for generator in self.generators)]
+            self._read_columns[key] = None if not all(name in columns for name in needed) else (
+                [columns[name] for name in TRAIT_FEATURES],
+                [columns[f"{generator}.retrieved"] for generator in self.generators])
+        return self._read_columns[key]
 
     def _profile(self, context: Context) -> UserProfile | None:
         return self.entities.user(context.user_id) if context.user_id else None

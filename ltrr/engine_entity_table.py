@@ -79,26 +79,33 @@ class EntityTable:
                 for row in rows.tolist()]
 
     def columns(self, entity_ids: Sequence[str]) -> PoolColumns | None:
-        """The entities' feature columns gathered straight from the arrays (no `Entity` objects); None when an
-        id is not in the table."""
+        """The entities' feature columns gathered straight from the arrays (no `Entity` objects), each when a
+        feature first reads it; None when an id is not in the table."""
         row_of = self.row_of
         rows = [row_of.get(entity_id, -1) for entity_id in entity_ids]
         if rows and min(rows) < 0:
             return None
         index = np.array(rows, dtype=np.int64)
         text, arrays = self.text, self.arrays
-        years = arrays["years"][index].astype(np.float64)
-        years[years <= 0] = np.nan  # -1: unknown; 0: a placeholder year, as `Entity.year or NaN` reads it
-        flat, lengths = self._tag_rows(index)
-        tag_names = text["tags"]
-        names, artist_ids = text["names"], text["artist_ids"]
-        artist_names, album_names = text["artist_names"], text["album_names"]
-        return PoolColumns(list(entity_ids), [KINDS[kind] for kind in arrays["kinds"][index].tolist()],
-                           [names[row] for row in rows], [artist_ids[row] for row in rows],
-                           [artist_names[row] for row in rows], [album_names[row] for row in rows], years,
-                           arrays["added_days"][index], arrays["popularity"][index], lengths.astype(np.int64),
-                           [tag_names[code] for code in arrays["tag_codes"][flat].tolist()],
-                           arrays["tag_weights"][flat])
+
+        def load(name: str) -> object:
+            if name == "kinds":
+                return [KINDS[kind] for kind in arrays["kinds"][index].tolist()]
+            if name in ("years", "added_days", "popularity"):
+                values = arrays[name][index]
+                if name == "years":
+                    values = values.astype(np.float64)
+                    values[values <= 0] = np.nan  # -1: unknown; 0: a placeholder year, as `Entity.year or NaN`
+                return values
+            if name == "tags":
+                flat, lengths = self._tag_rows(index)
+                tag_names = text["tags"]
+                return lengths.astype(np.int64), [tag_names[code] for code in arrays["tag_codes"][flat].tolist()], \
+                    arrays["tag_weights"][flat]
+            column = text[name]  # names, artist_ids, artist_names, album_names
+            return [column[row] for row in rows]
+
+        return PoolColumns.deferred(list(entity_ids), load)
 
     def _tags(self, rows: np.ndarray) -> list[tuple[TagWeight, ...]]:
         """Each row's tags, from one gather over the CSR arrays (per-row numpy slicing costs far more)."""

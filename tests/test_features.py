@@ -285,3 +285,31 @@ def test_pool_columns_take_gives_the_columns_of_those_rows():
     for name in ("years", "added_days", "popularity", "tag_counts", "tag_weights"):
         np.testing.assert_array_equal(getattr(taken, name), getattr(expected, name))
     assert taken.tag_names == ["synthwave", "Chill", "trip hop"] and len(columns.take(np.zeros(0, int))) == 0
+
+
+def test_deferred_pool_columns_gather_each_column_once_when_first_read():
+    from ltrr.features.columns import PoolColumns
+
+    full = PoolColumns.from_entities(ENTITIES)
+    asked: list[str] = []
+
+    def load(name):
+        asked.append(name)
+        if name == "tags":
+            return full.tag_counts, full.tag_names, full.tag_weights
+        return getattr(full, name)
+
+    columns = PoolColumns.deferred(full.entity_ids, load)
+    assert len(columns) == len(ENTITIES) and asked == []
+    np.testing.assert_array_equal(columns.popularity, full.popularity)
+    assert columns.tag_names == full.tag_names and list(columns.tag_counts) == list(full.tag_counts)
+    assert columns.own_artist_ids == full.own_artist_ids
+    columns.tag_weights, columns.popularity, columns.kinds  # read again: gathered already
+    assert asked == ["popularity", "tags", "kinds", "artist_ids"]
+    taken = columns.take(np.array([2, 0]))
+    assert taken.names == [full.names[2], full.names[0]] and "names" in asked
+    with pytest.raises(AttributeError, match="no attribute 'colour'"):
+        columns.colour
+    short = PoolColumns.deferred(full.entity_ids, lambda name: full.years[:1])
+    with pytest.raises(ValueError, match="years has 1 rows"):
+        short.years

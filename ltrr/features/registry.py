@@ -14,7 +14,9 @@ those that read what the engine learned (its click memory's statistics) with `le
 `FeatureSet.build_each` relies on the first difference: it ranks several candidate pools of one request (plans
 the replay's oracle compares) by computing the row-wise columns once, over all their entities. `SharedRows`
 relies on both: engines that rank the same searches (the forks of a replay, each learning on its own) share
-the row-wise columns that are not learned, each computing a row the others have not.
+the row-wise columns that are not learned, each computing a row the others have not. `build(..., only=...)`
+computes a subset of the columns (the rest NaN): what an engine whose log keeps no feature rows builds, the
+columns its scorer and its statistics read.
 
     feature_set = default_feature_set(("bm25", "dense"))
     matrix = feature_set.build(batch)           # (len(batch.pool), len(feature_set.names)) float64
