@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 import logging
 import threading
+from itertools import chain
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -327,17 +328,16 @@ class Engine:
         return self.feature_set.build(self._feature_input(query, context, pool, only), self.feature_rows, only)
 
     def _columns_read(self, *, traits: bool) -> tuple[int, ...] | None:
-        """The feature columns the scorer reads (and with traits, `_record_traits`): indices into the feature
-        set's names, None for every column (a ranker trained on them all)."""
+        """The feature columns the scorer reads (and with traits, those of `_trait_layout`): indices into the
+        feature set's names, None for every column (a ranker trained on them all)."""
         key = (self.feature_set.names, self.scorer.feature_names, traits)
         if key not in self._read_columns:
-            names = set(self.scorer.feature_names)
-            if traits:
-                names.update(TRAIT_FEATURES)
-                names.update(f"{generator}.retrieved" for generator in self.generators)
-            names &= set(self.feature_set.names)
-            columns = self.feature_set.indices(sorted(names))
-            self._read_columns[key] = None if len(columns) == len(self.feature_set) else columns
+            names = set(self.feature_set.names)
+            columns = set(self.feature_set.indices([name for name in self.scorer.feature_names if name in names]))
+            layout = self._trait_layout() if traits else None
+            if layout is not None:
+                columns.update(chain.from_iterable(layout))
+            self._read_columns[key] = None if len(columns) == len(self.feature_set) else tuple(sorted(columns))
         return self._read_columns[key]
 
     def _feature_input(self, query: Query, context: Context, pool: Pool,

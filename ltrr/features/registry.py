@@ -218,9 +218,8 @@ class SharedRows:
     """Row-wise feature values of the searches in progress, shared by engines that rank the same searches over
     the same catalogue, parser and feature set (the forks of a replay): per (feature names and columns built,
     query text, context), entity id -> the row's values of the columns built that are neither pooled nor
-    learned. The context's
-    timestamp fixes the clock, so a search without one is not shared. Unbounded within a search: `clear`
-    between sessions (the replay does), as it clears its shared generators."""
+    learned. The context's timestamp fixes the clock, so a search without one is not shared. Unbounded within
+    a search: `clear` between sessions (the replay does), as it clears its shared generators."""
 
     def __init__(self) -> None:
         self._rows: dict[tuple, dict[str, np.ndarray]] = {}
@@ -268,26 +267,25 @@ class FeatureSet:
         self._everything = self._subset(None)
         self._subsets: dict[tuple[int, ...], _Columns] = {}
 
-    def _subset(self, only: Sequence[int] | None) -> _Columns:
-        """The column groups (indices into `names`) of the columns `only` (every column for None)."""
+    def _subset(self, only: tuple[int, ...] | None) -> _Columns:
+        """The column groups (indices into `names`) of the sorted distinct indices `only` (None: every column)."""
         pooled, learned = self._kinds
-        wanted = np.ones(len(self.names), dtype=bool)
-        if only is not None:
-            wanted[:] = False
-            wanted[list(only)] = True
-        key = None if only is None else tuple(np.flatnonzero(wanted).tolist())
-        return _Columns(key, np.flatnonzero(wanted & pooled), np.flatnonzero(wanted & ~pooled),
+        wanted = np.ones(len(self.names), dtype=bool) if only is None else np.isin(np.arange(len(self.names)), only)
+        return _Columns(only, np.flatnonzero(wanted & pooled), np.flatnonzero(wanted & ~pooled),
                         np.flatnonzero(wanted & ~pooled & ~learned), np.flatnonzero(wanted & ~pooled & learned))
 
     def _columns(self, only: Sequence[int] | None) -> _Columns:
         if only is None:
             return self._everything
-        key = tuple(sorted(set(int(j) for j in only)))
-        found = self._subsets.get(key)
+        found = self._subsets.get(only) if isinstance(only, tuple) else None  # a caller's own tuple, every search
         if found is None:
+            key = tuple(sorted(set(int(j) for j in only)))
             if any(j < 0 or j >= len(self.names) for j in key):
                 raise ValueError(f"column indices must be in [0, {len(self.names)}), got {list(key)}")
-            found = self._subsets[key] = self._subset(key)
+            found = self._subsets.get(key) or self._subset(key)
+            self._subsets[key] = found
+            if isinstance(only, tuple):
+                self._subsets[only] = found
         return found
 
     def reads_learned(self, only: Sequence[int] | None = None) -> bool:
