@@ -181,7 +181,9 @@ class PolicyConfig:
     """The retrieval-plan policy. kind: "vw" (a Vowpal Wabbit contextual bandit exploring by `exploration`),
     "greedy" (VW without exploration), "fixed" (always `fixed_arm`), "single" (only `single_generator`),
     "uniform" (a plan drawn uniformly). budget: total candidates of a full plan. min_propensity: the floor
-    every plan's probability is mixed up to, so logs stay usable for off-policy evaluation."""
+    every plan's probability is mixed up to, so logs stay usable for off-policy evaluation. probe_depth: before
+    choosing, the engine retrieves this many candidates from BM25, structured search and the click memory and
+    gives the policy their scores and agreement (`policy/features.py`, namespace "L"); 0: no probe."""
 
     section: ClassVar[str] = "policy"
     kind: str = "vw"
@@ -193,6 +195,7 @@ class PolicyConfig:
     bag_size: int = 5
     cover_size: int = 3
     learning_rate: float = 0.5
+    probe_depth: int = 10
     fixed_arm: str = "equal"
     single_generator: str = "bm25"
     seed: int = 7
@@ -209,6 +212,7 @@ class PolicyConfig:
         between(self, "gamma_scale", 0.0, 1e6)
         at_least(self, "bag_size", 1)
         at_least(self, "cover_size", 1)
+        at_least(self, "probe_depth", 0)
 
 
 @dataclass(frozen=True)

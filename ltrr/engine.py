@@ -56,6 +56,7 @@ logger = logging.getLogger(__name__)
 PREVIEWED = ("bm25", "structured", "memory", "exploration")  # dense's preview would cost a query encoding
 WARM_UP_TEXT = "ltrr warm up love songs 1999"
 CACHED_PREVIEWS = ("bm25", "structured")  # previews that depend on the query and the index only
+PROBED = ("bm25", "structured", "memory")  # retrieved `[policy] probe_depth` deep before a plan is chosen
 # the columns `_record_traits` reads, besides each generator's `<generator>.retrieved`
 TRAIT_FEATURES = ("entity.is_new", "entity.popularity_normalized", "user.artist_affinity", "user.tag_affinity")
 
@@ -307,8 +308,11 @@ class Engine:
                     for name, generator in self.generators.items() if name in PREVIEWED}
         memory = self.generators.get("memory")
         seen = bool(memory is not None and query.tokens and memory.query_seen(query))
+        depth = self.config.policy.probe_depth
+        lists = ({name: generator.generate(query, context, depth) for name, generator in self.generators.items()
+                  if name in PROBED} if depth > 0 else None)
         inputs = policy_input(query, context, self.arms, previews, taste=self._taste(context), memory_seen=seen,
-                              stats=self.stats)
+                              stats=self.stats, lists=lists, probe_depth=depth)
         return inputs, self.policy.select(inputs, self.arms)
 
     def _record_shown(self, context: Context, result: SearchResult) -> None:

@@ -690,3 +690,26 @@ def test_an_empty_catalog_opens_and_finds_nothing(tmp_path):
         assert len(result.items) == 0 and engine.log.counts()["impressions"] == 1
     finally:
         engine.shutdown()
+
+
+def test_the_policy_sees_probe_lists_of_bm25_structured_and_memory_before_choosing(make_engine):
+    from ltrr.policy.features import list_features
+
+    engine, unprobed = make_engine(), make_engine(policy={"probe_depth": 0})
+    track = a_track(engine)
+    text = f"{track.artist_name} {track.name}"
+    first = engine.search(text, Context(device="car"))
+    engine.record_feedback(first.request_id, [(first.items[0].entity_id, 0, 60.0)])  # the memory learns it
+    result = engine.search(text, Context(device="car"))
+    shared = engine.log.get_impression(result.request_id).policy_input["shared"]
+    query = engine.parser.parse(text)
+    depth = engine.config.policy.probe_depth
+    lists = {name: engine.generators[name].generate(query, Context(device="car"), depth)
+             for name in ("bm25", "structured", "memory")}
+    assert lists["bm25"] and lists["memory"] and lists["memory"][0].entity_id == first.items[0].entity_id
+    assert shared["L"] == pytest.approx(list_features(lists, depth))
+    assert "dense_ltop" not in shared["L"] and "exploration_ltop" not in shared["L"]  # not probed
+    plain = unprobed.search(text, Context(device="car"))
+    assert "L" not in unprobed.log.get_impression(plain.request_id).policy_input["shared"]
+    with pytest.raises(ConfigError, match="policy.probe_depth must be >= 0, got -1"):
+        small_config(policy={"probe_depth": -1})

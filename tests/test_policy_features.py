@@ -10,9 +10,9 @@ from datetime import datetime
 import pytest
 
 from ltrr.policy import GeneratorStats, PolicyInput, VWPolicy, arm_catalogue, policy_input, vw_name
-from ltrr.policy.features import hour_bucket, length_bucket, script_of
+from ltrr.policy.features import hour_bucket, length_bucket, list_features, script_of
 from ltrr.policy.vw import example_lines
-from ltrr.types import Arm, Context, Preview, Query, Slot
+from ltrr.types import Arm, Candidate, Context, Preview, Query, Slot
 
 GENERATORS = ("bm25", "dense", "structured")
 ODD = ["hip hop", "a|b:c", "🎸🔥", "שלום עולם", "\u200fمرحبا\u200f", "tab\there", "new\nline", "  ", "", "x:1|y"]
@@ -37,6 +37,44 @@ def test_query_and_user_features_by_hand():
     assert inputs.shared["U"] == {"memory_seen": 1.0, "device_phone": 1.0, "hour_evening": 1.0,
                                   "day_weekend": 1.0, "taste_trip_hop": 1.0, "taste_ambient": 1.0}
     assert inputs.query_class == "topical"
+
+
+def probe_lists() -> dict[str, list[Candidate]]:
+    def listed(source, *pairs):
+        return [Candidate(entity_id, "track", source, score, rank) for rank, (entity_id, score) in enumerate(pairs)]
+
+    return {"bm25": listed("bm25", ("a", 8.0), ("b", 4.0), ("c", 2.0)),
+            "memory": listed("memory", ("a", 0.9), ("c", 0.3)),
+            "structured": []}
+
+
+def test_probe_list_features_by_hand():
+    features = list_features(probe_lists(), depth=10)
+    assert features == pytest.approx({
+        "bm25_ltop": 8.0, "bm25_ldrop": 0.25, "bm25_llogn": math.log1p(3),
+        "memory_ltop": 0.9, "memory_ldrop": 0.3 / 0.9, "memory_llogn": math.log1p(2),
+        "structured_lnone": 1.0,
+        "bm25_memory_overlap": 0.2, "bm25_memory_sametop": 1.0,  # a and c in both, of 10 asked for
+        "bm25_structured_overlap": 0.0, "bm25_structured_sametop": 0.0,
+        "memory_structured_overlap": 0.0, "memory_structured_sametop": 0.0})
+    swapped = probe_lists()
+    swapped["memory"] = swapped["memory"][::-1]  # same entities, another top
+    assert list_features(swapped, depth=10)["bm25_memory_sametop"] == 0.0
+    with pytest.raises(ValueError, match="probe depth must be >= 1, got 0"):
+        list_features(probe_lists(), depth=0)
+
+
+def test_probe_lists_are_a_shared_namespace_every_plan_reads():
+    arms = arm_catalogue(("bm25", "dense", "structured", "memory"))
+    inputs = policy_input(make_query(), Context(device="car"), arms, make_previews(), lists=probe_lists(),
+                          probe_depth=10, stats=GeneratorStats())
+    assert inputs.shared["L"] == list_features(probe_lists(), 10)
+    assert all("L" not in action for action in inputs.actions)
+    shared_line = example_lines(inputs)[0]
+    assert "|L bm25_ltop:8 " in shared_line and "memory_structured_overlap" not in shared_line  # zeros left out
+    restored = PolicyInput.from_json(json.loads(json.dumps(inputs.to_json())))
+    assert restored == inputs and example_lines(restored) == example_lines(inputs)
+    assert "L" not in policy_input(make_query(), Context(device="car"), arms, make_previews()).shared
 
 
 def test_unknown_context_gets_unknown_buckets():

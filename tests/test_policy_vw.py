@@ -11,7 +11,7 @@ import pytest
 from ltrr.errors import ConfigError
 from ltrr.policy import EXPLORATIONS, VWPolicy, arm_catalogue, load_policy, policy_input
 from ltrr.policy.vw import example_lines
-from ltrr.types import Context, Decision, Preview, Query
+from ltrr.types import Candidate, Context, Decision, Preview, Query
 
 GENERATORS = ("bm25", "dense", "structured")
 ARMS = arm_catalogue(GENERATORS, budget=300)  # 14 arms
@@ -94,6 +94,34 @@ def test_native_calls_give_the_public_apis_decisions(exploration, monkeypatch):
     train(public, 60)
     for inputs in (SPEAR, TOPICAL):
         assert public.select(inputs, ARMS).pmf == pytest.approx(native.select(inputs, ARMS).pmf, abs=1e-12)
+
+
+def test_probe_features_let_one_query_context_prefer_different_plans():
+    """Same query, user and previews; only the probe lists differ (BM25 and memory agree, or not). With the
+    lists x plan interaction the policy learns a different best plan for each; without it, it cannot."""
+    query = Query("wait", "wait", ("wait",), (), "", "spearfishing")
+
+    def inputs(agree: bool):
+        memory = [Candidate("t1" if agree else "t9", "track", "memory", 0.8, 0)]
+        lists = {"bm25": [Candidate("t1", "track", "bm25", 9.0, 0)], "memory": memory}
+        return policy_input(query, Context(device="phone"), ARMS, {}, lists=lists, probe_depth=10)
+
+    agree, disagree = inputs(True), inputs(False)
+    best = {id(agree): NAMES.index("bm25"), id(disagree): NAMES.index("equal")}
+    uniform = tuple([1.0 / len(ARMS)] * len(ARMS))
+
+    def trained(interactions):
+        policy = VWPolicy("greedy", min_propensity=0.0, seed=0, interactions=interactions)
+        rng = np.random.default_rng(0)
+        for step in range(400):
+            search = agree if step % 2 else disagree
+            index = int(rng.integers(len(ARMS)))
+            policy.update(search, Decision(ARMS[index], index, uniform[index], uniform, "uniform"),
+                          1.0 if index == best[id(search)] else 0.0)
+        return [policy.select(search, ARMS).arm_index for search in (agree, disagree)]
+
+    assert trained(("SA", "UA", "SP", "LA")) == [best[id(agree)], best[id(disagree)]]
+    assert len(set(trained(("SA", "UA", "SP")))) == 1  # the lists alone, not crossed with the plan: one choice
 
 
 def test_greedy_without_floor_logs_propensity_one_for_the_best_arm():

@@ -8,6 +8,12 @@ Namespaces (VW's namespace letter is what interactions name):
 - shared "U", the user and situation: `memory_seen` (the user's click memory knows this query),
   `taste_<genre>` (the user's top genres), `device_<device|unknown>`, `hour_<night|morning|afternoon|evening|
   unknown>` (from the UTC timestamp), `day_<weekday|weekend|unknown>`;
+- shared "L", the probe lists (when the caller retrieved a short list from some generators before choosing):
+  per probed generator g `<g>_ltop` (its top score), `<g>_ldrop` (its last score over its top score),
+  `<g>_llogn` (log1p of its length), `<g>_lnone` (1.0 when it is empty), and per pair of probed generators
+  `<a>_<b>_overlap` (entities in both lists over the probe depth) and `<a>_<b>_sametop` (1.0 when both lists
+  start with the same entity). Every plan sees them, also for generators it leaves out: whether the click
+  memory's list agrees with BM25's says something about which plan will surface the target;
 - action "A", the plan: `arm_<name>`, and per generator g in the plan `<g>` (1.0), `<g>_share` (its k / the
   plan's budget), `<g>_logk` (log1p(k)); `log_budget` (log1p of the plan's budget), `n_generators`;
 - action "P", each planned generator's preview: `<g>_top` (top score), `<g>_gap` (best minus second),
@@ -32,14 +38,14 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from ..types import Arm, Context, Preview, Query
+from ..types import Arm, Candidate, Context, Preview, Query
 from .stats import TRAITS, GeneratorStats
 
 logger = logging.getLogger(__name__)
 
 Namespaces = dict[str, dict[str, float]]
 
-QUERY_NAMESPACE, USER_NAMESPACE = "S", "U"
+QUERY_NAMESPACE, USER_NAMESPACE, LISTS_NAMESPACE = "S", "U", "L"
 PACKED_FORMAT = 2
 """`PolicyInput.to_json`'s format: 2 = packed (arms reference shared feature groups); without a format key, every
 arm's namespaces in full (read for logs written before)."""
@@ -106,7 +112,8 @@ class PolicyInput:
 
 def policy_input(query: Query, context: Context, arms: Sequence[Arm], previews: Mapping[str, Preview], *,
                  taste: Sequence[str] = (), memory_seen: bool = False,
-                 stats: GeneratorStats | None = None) -> PolicyInput:
+                 stats: GeneratorStats | None = None,
+                 lists: Mapping[str, Sequence[Candidate]] | None = None, probe_depth: int = 0) -> PolicyInput:
     """The features of one search for choosing among `arms`.
 
     Args:
@@ -114,8 +121,12 @@ def policy_input(query: Query, context: Context, arms: Sequence[Arm], previews: 
         taste: the user's top genres, most liked first.
         memory_seen: whether the user's click memory has entries for this query.
         stats: running mean reward per generator; without it there are no "R" features.
+        lists: generator name -> its first `probe_depth` candidates for this query (the probe); without them
+            there is no "L" namespace.
     """
     shared = {QUERY_NAMESPACE: query_features(query), USER_NAMESPACE: user_features(context, taste, memory_seen)}
+    if lists is not None:
+        shared[LISTS_NAMESPACE] = list_features(lists, probe_depth)
     generators = {name for arm in arms for name, _ in arm.plan}
     per_generator = {name: preview_features(name, previews[name]) for name in generators if name in previews}
     rewards = ({name: generator_reward_features(name, query.query_class, stats) for name in generators}
@@ -240,6 +251,30 @@ def preview_features(generator: str, preview: Preview) -> dict[str, float]:
     name = vw_name(generator)
     return {f"{name}_top": _finite(preview.top_score), f"{name}_gap": _finite(preview.score_gap),
             f"{name}_loghits": math.log1p(max(preview.n_hits, 0)), f"{name}_empty": float(preview.n_hits == 0)}
+
+
+def list_features(lists: Mapping[str, Sequence[Candidate]], depth: int) -> dict[str, float]:
+    """Namespace "L": each probe list's scores and length, and how far each pair of lists agrees (see the module
+    docstring). `depth`: the k the lists were asked for (>= 1), what an overlap is divided by."""
+    if depth < 1:
+        raise ValueError(f"probe depth must be >= 1, got {depth!r}")
+    features: dict[str, float] = {}
+    names = [(vw_name(name), candidates) for name, candidates in lists.items()]
+    for name, candidates in names:
+        if not candidates:
+            features[f"{name}_lnone"] = 1.0
+            continue
+        top = _finite(candidates[0].score)
+        features[f"{name}_ltop"] = top
+        features[f"{name}_ldrop"] = _finite(candidates[-1].score / top) if top > 0 else 0.0
+        features[f"{name}_llogn"] = math.log1p(len(candidates))
+    for index, (first, first_list) in enumerate(names):
+        found = {candidate.entity_id for candidate in first_list}
+        for second, second_list in names[index + 1:]:
+            features[f"{first}_{second}_overlap"] = sum(c.entity_id in found for c in second_list) / depth
+            features[f"{first}_{second}_sametop"] = float(bool(first_list) and bool(second_list)
+                                                          and first_list[0].entity_id == second_list[0].entity_id)
+    return features
 
 
 def arm_features(arm: Arm, previews: Mapping[str, dict[str, float]], query_class: str,

@@ -61,9 +61,10 @@ from .features import PLAN_NAMESPACE, PolicyInput, features_text, namespace_grou
 logger = logging.getLogger(__name__)
 
 EXPLORATIONS = ("epsilon", "squarecb", "bag", "cover", "greedy")
-DEFAULT_INTERACTIONS = ("SA", "UA", "SP")
+DEFAULT_INTERACTIONS = ("SA", "UA", "SP", "LA")
 """Query x plan and user x plan let each context learn its own plan values; query x preview lets the meaning
-of a generator's preview depend on the query (a BM25 hit count says more for a spearfishing query)."""
+of a generator's preview depend on the query (a BM25 hit count says more for a spearfishing query); probe
+lists x plan lets each plan's value depend on what the probed generators found and how far they agree."""
 GAMMA_SCALE = 1000.0
 """SquareCB gives a plan whose predicted cost exceeds the best's by `gap` the probability ~1 / (K + gamma * gap),
 with gamma = gamma_scale * sqrt(t) after t updates. Plans' rewards differ by 0.01-0.1 on the [-1, 1] scale (a
