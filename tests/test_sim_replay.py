@@ -3,6 +3,8 @@ the in-memory log behaves like the durable one, scenarios parse and reject bad i
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 from test_engine import catalog_db, make_engine, small_config  # noqa: F401  (fixtures)
@@ -11,7 +13,7 @@ from ltrr.engine import Engine
 from ltrr.errors import ConfigError, UnknownEntityError, UnknownRequestError
 from ltrr.feedback import Click, FeedbackLog
 from ltrr.feedback.recent import RecentFeedbackLog
-from ltrr.policy import make_policy
+from ltrr.policy import arm_catalogue, make_policy
 from ltrr.simulation.oracle import OraclePolicy, arm_value, arm_values, best_arm
 from ltrr.simulation.scenario import Scenario, expand_policies
 from ltrr.simulation.shared import SharedGenerator, deepest_k, share_generators
@@ -55,6 +57,22 @@ def test_shared_generator_computes_once_per_query_and_returns_prefixes(engine):
     shared.clear()
     shared.generate(query, context, 3)
     assert inner.calls[-1] == 30
+
+
+def test_a_probe_shallower_than_any_arm_is_computed_at_its_own_depth():
+    inner = _Counting([f"t{i}" for i in range(50)])
+    shared = SharedGenerator(inner, max_k=30, min_k=10)
+    query = SimpleNamespace(text="night drive")
+    context = Context(device="phone")
+    assert [c.entity_id for c in shared.generate(query, context, 4)] == ["t0", "t1", "t2", "t3"]
+    assert inner.calls == [4]  # a probe: shallow, nothing cached
+    assert len(shared.generate(query, context, 10)) == 10
+    assert inner.calls == [4, 30]  # an arm's k: the deepest list, once
+    shared.generate(query, context, 4)  # a probe after it: a prefix of what is cached
+    assert inner.calls == [4, 30]
+    assert len(share_generators({"bm25": inner}, arm_catalogue(["bm25", "dense"], budget=30))["bm25"]
+               .generate(SimpleNamespace(text="other"), context, 3)) == 3
+    assert inner.calls[-1] == 3  # share_generators gives each generator the smallest k its arms ask
 
 
 def test_a_shared_sampling_generator_gives_a_search_the_same_list_whatever_was_drawn_before():

@@ -7,7 +7,10 @@ that generator and hands each caller the first k. `clear()` (the replay calls it
 lists, so memory stays flat. The memory generator is never shared: each fork learns its own clicks.
 
 A prefix of a deeper list is what a shallower call returns for BM25, structured search and exploration; for
-the HNSW index it is close (a deeper search may find a few better neighbours a shallower one misses).
+the HNSW index it is close (a deeper search may find a few better neighbours a shallower one misses). A call
+shallower than any arm asks (the engine's probe before it chooses a plan, `[policy] probe_depth`) is computed
+at its own k when nothing is cached yet, so a probe of a generator the chosen plan then leaves out costs a
+shallow search, not the deepest list.
 
 A generator that samples (exploration) would otherwise give a query a list that depends on every list drawn
 before it, that is on which policies asked for what earlier in the run: a policy's results would change with
@@ -29,14 +32,16 @@ from ..types import Arm, Candidate, Context, Entity, Preview, Query
 
 
 class SharedGenerator:
-    """A caching wrapper with the generator protocol; `max_k` is the deepest list worth computing."""
+    """A caching wrapper with the generator protocol; `max_k` is the deepest list worth computing, `min_k` the
+    shallowest any arm asks (a shallower call is a probe, computed at its own k when nothing is cached)."""
 
-    def __init__(self, inner, max_k: int, stream: Sequence[int] | None = None) -> None:
+    def __init__(self, inner, max_k: int, stream: Sequence[int] | None = None, min_k: int = 1) -> None:
         if max_k < 1:
             raise ValueError(f"max_k must be >= 1, got {max_k!r}")
         self.inner = inner
         self.name = inner.name
         self.max_k = max_k
+        self.min_k = min_k
         self.stream = tuple(stream) if stream is not None and hasattr(inner, "reseed") else None
         self._lists: dict[tuple, list[Candidate]] = {}
         self._previews: dict[tuple, Preview] = {}
@@ -46,7 +51,7 @@ class SharedGenerator:
         key = (query.text, context)
         cached = self._lists.get(key)
         if cached is None or k > self._depths[key]:
-            depth = max(k, self.max_k)
+            depth = k if cached is None and k < self.min_k else max(k, self.max_k)
             if self.stream is not None:
                 self.inner.reseed([*self.stream, search_hash(query, context)])
             cached = self.inner.generate(query, context, depth)
@@ -87,11 +92,20 @@ def deepest_k(arms: Sequence[Arm]) -> dict[str, int]:
     return depth
 
 
+def shallowest_k(arms: Sequence[Arm]) -> dict[str, int]:
+    """Per generator, the smallest k any arm gives it."""
+    depth: dict[str, int] = {}
+    for arm in arms:
+        for name, k in arm.plan:
+            depth[name] = min(depth.get(name, k), k)
+    return depth
+
+
 def share_generators(generators: Mapping[str, object], arms: Sequence[Arm],
                      learning: Sequence[str] = ("memory",),
                      stream: Sequence[int] | None = None) -> dict[str, SharedGenerator]:
     """A SharedGenerator for each generator that does not learn from feedback and that some arm calls;
     `stream`: see the module docstring."""
-    depth = deepest_k(arms)
-    return {name: SharedGenerator(generator, depth[name], stream) for name, generator in generators.items()
-            if name not in learning and depth.get(name, 0) > 0}
+    depth, shallow = deepest_k(arms), shallowest_k(arms)
+    return {name: SharedGenerator(generator, depth[name], stream, shallow[name])
+            for name, generator in generators.items() if name not in learning and depth.get(name, 0) > 0}
