@@ -15,10 +15,10 @@ from __future__ import annotations
 import copy
 import logging
 import threading
-from itertools import chain
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
+from itertools import chain
 from pathlib import Path
 
 import numpy as np

@@ -313,10 +313,7 @@ class FeatureSet:
         only: compute just these columns (indices into `names`, see `indices`) and leave the others NaN, for
         a caller that reads no other (a scorer reading two columns, with a log that keeps no feature rows)."""
         columns = self._columns(only)
-        matrix = np.empty((batch.size, len(self.names)), dtype=np.float64)
-        if only is not None:
-            matrix.fill(np.nan)
-        self._fill_row_wise(matrix, batch, shared, columns)
+        matrix = self._row_wise_matrix(batch, shared, columns)
         self._fill(matrix, batch, columns.pooled)
         return matrix
 
@@ -327,10 +324,7 @@ class FeatureSet:
         (with the same query, context, user and memory statistics), for less work when the pools overlap.
         shared, only: as for `build`."""
         columns = self._columns(only)
-        values = np.empty((batch.size, len(self.names)), dtype=np.float64)
-        if only is not None:
-            values.fill(np.nan)
-        self._fill_row_wise(values, batch, shared, columns)
+        values = self._row_wise_matrix(batch, shared, columns)
         row_of = {entity_id: row for row, entity_id in enumerate(batch.pool.entity_ids)}
         matrices = []
         for pool in pools:
@@ -351,6 +345,15 @@ class FeatureSet:
             if column.shape != (batch.size,):
                 raise ValueError(f"feature {self.names[j]!r} returned shape {column.shape}, expected ({batch.size},)")
             matrix[:, j] = column
+
+    def _row_wise_matrix(self, batch: FeatureInput, shared: SharedRows | None, columns: _Columns) -> np.ndarray:
+        """A (n, len(names)) matrix with the row-wise `columns` filled, the columns not built NaN and the pooled
+        ones left for the caller to fill."""
+        matrix = np.empty((batch.size, len(self.names)), dtype=np.float64)
+        if columns.key is not None:
+            matrix.fill(np.nan)
+        self._fill_row_wise(matrix, batch, shared, columns)
+        return matrix
 
     def _fill_row_wise(self, matrix: np.ndarray, batch: FeatureInput, shared: SharedRows | None,
                        columns: _Columns) -> None:

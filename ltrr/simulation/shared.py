@@ -85,19 +85,19 @@ def search_hash(query: Query, context: Context) -> int:
 
 def deepest_k(arms: Sequence[Arm]) -> dict[str, int]:
     """Per generator, the largest k any arm gives it."""
-    depth: dict[str, int] = {}
-    for arm in arms:
-        for name, k in arm.plan:
-            depth[name] = max(depth.get(name, 0), k)
-    return depth
+    return _per_generator(arms, max)
 
 
 def shallowest_k(arms: Sequence[Arm]) -> dict[str, int]:
     """Per generator, the smallest k any arm gives it."""
+    return _per_generator(arms, min)
+
+
+def _per_generator(arms: Sequence[Arm], pick) -> dict[str, int]:
     depth: dict[str, int] = {}
     for arm in arms:
         for name, k in arm.plan:
-            depth[name] = min(depth.get(name, k), k)
+            depth[name] = pick(depth.get(name, k), k)
     return depth
 
 
