@@ -183,7 +183,10 @@ class PolicyConfig:
     "uniform" (a plan drawn uniformly). budget: total candidates of a full plan. min_propensity: the floor
     every plan's probability is mixed up to, so logs stay usable for off-policy evaluation. probe_depth: before
     choosing, the engine retrieves this many candidates from BM25, structured search and the click memory and
-    gives the policy their scores and agreement (`policy/features.py`, namespace "L"); 0: no probe."""
+    gives the policy their scores and agreement (`policy/features.py`, namespace "L"); 0: no probe. pool_probe:
+    the probe's candidates, already retrieved, also join the pool of whatever plan is chosen (each probed
+    generator contributes at least probe_depth; `Engine.pool_plan`). Off by default: it finds more title
+    queries but its extra candidates push relevant ones down on topical queries (README, "Plans")."""
 
     section: ClassVar[str] = "policy"
     kind: str = "vw"
@@ -196,6 +199,7 @@ class PolicyConfig:
     cover_size: int = 3
     learning_rate: float = 0.5
     probe_depth: int = 10
+    pool_probe: bool = False
     fixed_arm: str = "equal"
     single_generator: str = "bm25"
     seed: int = 7

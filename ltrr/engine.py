@@ -42,6 +42,7 @@ from .errors import UnknownEntityError
 from .features import FeatureInput, SharedRows, default_feature_set
 from .feedback import Click, FeedbackLog, RewardModel, new_request_id
 from .policy import GeneratorStats, Policy, PolicyInput, arm_catalogue, policy_input
+from .policy.arms import widen_plan
 from .policy.stats import TRAITS
 from .progress import StageFactory, no_progress
 from .ranking import DefaultScorer, LambdaMartRanker, RankingData
@@ -234,8 +235,9 @@ class Engine:
         timer = Timer()
         with self._lock:
             query = timer.run("understand", self.parser.parse, text)
-            inputs, decision = timer.run("select", self._select_plan, query, context)
-            lists = timer.run("generate", self._generate, query, context, decision)
+            inputs, decision, probe = timer.run("select", self._select_plan, query, context)
+            plan = self.pool_plan(decision.arm.plan)
+            lists = timer.run("generate", self._generate, query, context, plan, probe)
             pool = timer.run("union", union, lists)
             # every column when the log keeps feature rows (ranker training reads them) or for explanations;
             # else only what the scorer and the trait statistics read
@@ -246,7 +248,7 @@ class Engine:
             scores = timer.run("rank", self.scorer.score, matrix, self.feature_set.names)
             result, rows = timer.run("result", build_result, new_request_id(), query, pool, self.entities.get_many,
                                      scores, matrix, decision, self.scorer, self.feature_set.names, limit, explain,
-                                     lists)
+                                     lists, plan)
             self._record_shown(context, result)
         logged, names = (matrix, self.feature_set.names) if full else (matrix[:, :0], ())
         impression = impression_of(result, rows, context, self.log.pseudonymize(context.user_id), inputs, logged,
@@ -262,6 +264,15 @@ class Engine:
         with self._lock:
             return self._select_plan(query, context)[1]
 
+    def pool_plan(self, plan: Sequence[tuple[str, int]]) -> tuple[tuple[str, int], ...]:
+        """What the engine retrieves for a policy's plan: the plan itself, or with `[policy] pool_probe` (and a
+        probe, `probe_depth` > 0) the plan widened so that every probed generator (`PROBED`) contributes at
+        least `probe_depth` candidates: the probe's lists, retrieved before the plan was chosen, join the pool."""
+        options = self.config.policy
+        if not options.pool_probe or options.probe_depth <= 0:
+            return tuple(plan)
+        return widen_plan(plan, [name for name in PROBED if name in self.generators], options.probe_depth)
+
     def rank_plan(self, query: Query, context: Context, plan: Sequence[tuple[str, int]],
                   limit: int = 10) -> tuple[list[str], int]:
         """What `plan` ((generator, k) pairs) would show for a parsed query, without logging or learning
@@ -273,7 +284,9 @@ class Engine:
                    limit: int = 10) -> list[tuple[list[str], int]]:
         """`rank_plan` of each plan, for less than the sum of their costs: each generator is asked once per
         distinct k, the row-wise features are computed once over every plan's entities
-        (`FeatureSet.build_each`), only the columns the scorer reads, and one scorer call ranks every pool."""
+        (`FeatureSet.build_each`), only the columns the scorer reads, and one scorer call ranks every pool. Each
+        plan is pooled as a search pools it (`pool_plan`)."""
+        plans = [self.pool_plan(plan) for plan in plans]
         with self._lock:
             only = self._columns_read(traits=False)
             lists: dict[tuple[str, int], list[Candidate]] = {}
@@ -299,11 +312,13 @@ class Engine:
             ranked.append(([pool.items[row].entity_id for row in ranked_rows(part, limit).tolist()], len(pool)))
         return ranked
 
-    def _select_plan(self, query: Query, context: Context) -> tuple[PolicyInput, Decision]:
+    def _select_plan(self, query: Query, context: Context
+                     ) -> tuple[PolicyInput, Decision, Mapping[str, list[Candidate]]]:
+        """The policy's input and decision, and the probe's lists (empty when there was no probe)."""
         if not getattr(self.policy, "reads_inputs", True) and not getattr(self.log, "keep_policy_input", True):
             # nobody reads the features: the policy ignores them and the log drops them (a replay's fixed plans)
             inputs = PolicyInput({}, tuple({} for _ in self.arms), query.query_class)
-            return inputs, self.policy.select(inputs, self.arms)
+            return inputs, self.policy.select(inputs, self.arms), {}
         previews = {name: self.previews.preview(name, generator, query, context)
                     for name, generator in self.generators.items() if name in PREVIEWED}
         memory = self.generators.get("memory")
@@ -313,7 +328,7 @@ class Engine:
                   if name in PROBED} if depth > 0 else None)
         inputs = policy_input(query, context, self.arms, previews, taste=self._taste(context), memory_seen=seen,
                               stats=self.stats, lists=lists, probe_depth=depth)
-        return inputs, self.policy.select(inputs, self.arms)
+        return inputs, self.policy.select(inputs, self.arms), lists or {}
 
     def _record_shown(self, context: Context, result: SearchResult) -> None:
         """Tell the generators that keep per-user "recently shown" lists (exploration) what this user saw."""
@@ -325,8 +340,12 @@ class Engine:
             if record is not None:
                 record(context.user_id, shown)
 
-    def _generate(self, query: Query, context: Context, decision: Decision) -> list[list[Candidate]]:
-        return [self.generators[name].generate(query, context, k) for name, k in decision.arm.plan]
+    def _generate(self, query: Query, context: Context, plan: Sequence[tuple[str, int]],
+                  probe: Mapping[str, list[Candidate]]) -> list[list[Candidate]]:
+        """Each planned generator's list; a probe list as deep as the plan asks is reused, not retrieved again."""
+        depth = self.config.policy.probe_depth
+        return [probe[name][:k] if name in probe and k <= depth else self.generators[name].generate(query, context, k)
+                for name, k in plan]
 
     def _features(self, query: Query, context: Context, pool: Pool, only: Sequence[int] | None = None) -> np.ndarray:
         return self.feature_set.build(self._feature_input(query, context, pool, only), self.feature_rows, only)

@@ -65,9 +65,10 @@ class ResultItem:
 class SearchResult:
     """One search: the request id to report clicks with, the items, the plan decision and stage timings (ms).
 
-    n_candidates: entities in the pool the ranker scored (the union of the plan's lists). retrieved: each
-    planned generator's list, as entity ids best first (what it contributed to the pool, shown or not): for
-    recall and attribution analysis without retrieving again.
+    n_candidates: entities in the pool the ranker scored (the union of the pooled lists). retrieved: each
+    pooled generator's list, as entity ids best first (what it contributed to the pool, shown or not): for
+    recall and attribution analysis without retrieving again. The pooled lists are the decision's plan's, and
+    with `[policy] pool_probe` the probe's too (`Engine.pool_plan`).
     """
 
     request_id: str

@@ -6,6 +6,7 @@ import pytest
 
 from ltrr.errors import ConfigError
 from ltrr.policy import arm_catalogue, arm_index
+from ltrr.policy.arms import widen_plan
 
 GENERATORS = ("bm25", "dense", "structured", "memory", "exploration")
 
@@ -84,3 +85,12 @@ def test_arm_index_finds_arms_and_names_the_known_ones():
     assert arms[arm_index(arms, "dense_heavy")].name == "dense_heavy"
     with pytest.raises(ConfigError, match=r"unknown arm 'bm25_dense'.*'bm25', 'dense', 'equal'"):
         arm_index(arms, "bm25_dense")
+
+
+def test_widen_plan_raises_and_appends_the_named_generators_after_the_plan():
+    plan = (("dense", 100), ("bm25", 5), ("exploration", 3))
+    assert widen_plan(plan, ["bm25", "structured", "memory"], 10) == (
+        ("dense", 100), ("bm25", 10), ("exploration", 3), ("structured", 10), ("memory", 10))
+    assert widen_plan((("bm25", 300),), ["bm25"], 10) == (("bm25", 300),)  # deep enough already
+    assert widen_plan(plan, ["bm25"], 0) == plan  # nothing to widen by
+    assert widen_plan((), ["memory"], 4) == (("memory", 4),)

@@ -14,6 +14,7 @@ from ltrr.errors import ConfigError, UnknownEntityError, UnknownRequestError
 from ltrr.feedback import Click, FeedbackLog
 from ltrr.feedback.recent import RecentFeedbackLog
 from ltrr.policy import arm_catalogue, make_policy
+from ltrr.policy.arms import widen_plan
 from ltrr.simulation.oracle import OraclePolicy, arm_value, arm_values, best_arm
 from ltrr.simulation.scenario import Scenario, expand_policies
 from ltrr.simulation.shared import SharedGenerator, deepest_k, share_generators
@@ -118,6 +119,19 @@ def test_oracle_prefers_the_best_grade_then_the_smallest_pool():
     oracle.prepare(lists, relevance)
     decision = oracle.select(None, arms)
     assert decision.arm.name == "b_only" and decision.propensity == 1.0 and sum(decision.pmf) == 1.0
+
+
+def test_the_oracle_values_the_pool_the_engine_builds_for_each_arm():
+    lists = {"a": _candidates("a", ["x", "y", "z"]), "b": _candidates("b", ["target", "v", "w", "u", "t"])}
+    arms = [Arm("a_lean", (("a", 2),)), Arm("b_only", (("b", 5),))]
+    oracle = OraclePolicy()
+    oracle.prepare(lists, {"target": 2})
+    assert oracle.select(None, arms).arm.name == "b_only"  # only b's list holds the target
+    # with b's first candidate pooled into every plan (as `Engine.pool_plan` pools the probe's lists), a_lean
+    # finds the target too, in a pool of 3 (x, y, target) against b_only's 5
+    oracle.prepare(lists, {"target": 2}, pooled_plan=lambda plan: widen_plan(plan, ["b"], 1))
+    decision = oracle.select(None, arms)
+    assert decision.arm == arms[0] and decision.propensity == 1.0  # the catalogue's arm, not the widened one
 
 
 def test_arm_values_of_all_arms_equal_each_arms_value():

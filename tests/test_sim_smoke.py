@@ -155,6 +155,30 @@ def test_replay_retrains_each_policy_ranker_in_memory(tmp_path):
     assert not (engine.index_dir / "state" / "ranker").exists()  # forks retrain in memory, never saving
 
 
+def test_a_single_generator_baseline_pools_its_generator_alone(tmp_path):
+    """Even where the engine pools the probe's lists into every plan (`[policy] pool_probe`)."""
+    from ltrr.engine import Engine
+    from ltrr.simulation.click_models import make_click_model
+    from ltrr.simulation.replay import Replay
+    from ltrr.simulation.run import ensure_synthetic_catalog
+    from ltrr.simulation.world import World, WorldConfig
+
+    scenario = _small_scenario(str(tmp_path / "catalog.db"))
+    scenario = replace(scenario, run=replace(scenario.run, searches=25, policies=("single_dense", "greedy")),
+                       engine=replace(scenario.engine, policy=replace(scenario.engine.policy, pool_probe=True)))
+    ensure_synthetic_catalog(scenario)
+    engine = Engine.open(scenario.db, config=scenario.engine, restore_state=False)
+    try:
+        world = World.build(engine.store, WorldConfig.from_dict(scenario.world))
+        result = Replay(engine, world, make_click_model(**scenario.click_model), scenario).run_seed(0)
+    finally:
+        engine.shutdown(keep_memory=False)
+    single, greedy = result.runs["single_dense"], result.runs["greedy"]
+    found = {run.name: set().union(*(t.retrieved_by for t in run.tallies.values())) for run in (single, greedy)}
+    assert found["single_dense"] <= {"dense"} and found["greedy"] - {"dense"}  # the probe's lists pooled
+    assert not single.engine.config.policy.pool_probe and greedy.engine.config.policy.pool_probe
+
+
 def test_parallel_replay_benchmark_adds_up_its_processes(tmp_path):
     scenario = _small_scenario(str(tmp_path / "catalog.db"))
     result = bench_simulate_parallel(scenario, n_sessions=6, policies=("vw_squarecb",), jobs=2)

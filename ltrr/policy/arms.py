@@ -72,6 +72,20 @@ def arm_index(arms: Sequence[Arm], name: str) -> int:
     raise ConfigError(f"unknown arm {name!r}; pick one of the catalogue's arms: {known}")
 
 
+def widen_plan(plan: Sequence[tuple[str, int]], generators: Sequence[str], k: int) -> tuple[tuple[str, int], ...]:
+    """`plan` with each of `generators` contributing at least `k` candidates: a planned one's k raised to `k`
+    where it is below, an unplanned one appended with `k` (in the order of `generators`, after the plan's own).
+
+        >>> widen_plan((("dense", 100), ("bm25", 5)), ["bm25", "memory"], 10)
+        (('dense', 100), ('bm25', 10), ('memory', 10))
+    """
+    if k < 1:
+        return tuple(plan)
+    planned = {name for name, _ in plan}
+    widened = tuple((name, max(n, k) if name in generators else n) for name, n in plan)
+    return widened + tuple((name, k) for name in generators if name not in planned)
+
+
 def split(total: int, names: Sequence[str]) -> tuple[tuple[str, int], ...]:
     """`total` candidates shared as evenly as possible; the first `total % len(names)` get one more."""
     base, extra = divmod(total, len(names))

@@ -1,12 +1,13 @@
 """The oracle of a replay: a policy that knows what the simulated user wants and picks the best plan for it.
 
 Before each search the replay shows the oracle every generator's deepest list for the query and the intent's
-graded relevance (`prepare`). For each arm the oracle pools each planned generator's first k and ranks the
-arms by (best relevance grade in the pool, then fewest pooled candidates). With an `evaluate` function (the
-replay gives one: the engine ranks each arm's pool as it would, all in one `Engine.rank_plans` call, and the
-click model gives the expected reward of each list), the first `shortlist` arms of that order are evaluated
-and the best expected reward wins; without one, the first arm of the order. It never explores: propensity 1
-for its choice.
+graded relevance (`prepare`). For each arm the oracle pools each generator's first k of the plan the engine
+pools for the arm (`Engine.pool_plan`: the arm's plan, with `[policy] pool_probe` also the probe's lists)
+and ranks the arms by (best relevance grade in the pool, then fewest pooled candidates). With an `evaluate`
+function (the replay gives one: the engine ranks each arm's pool as it would, all in one `Engine.rank_plans`
+call, and the click model gives the expected reward of each list), the first `shortlist` arms of that order
+are evaluated and the best expected reward wins; without one, the first arm of the order. It never explores:
+propensity 1 for its choice.
 """
 
 from __future__ import annotations
@@ -99,16 +100,21 @@ class OraclePolicy:
         self._lists: Mapping[str, Sequence[Candidate]] = {}
         self._relevance: Mapping[str, int] = {}
         self._evaluate: Callable[[Sequence[Arm]], list[float]] | None = None
+        self._pooled: Callable[[Sequence[tuple[str, int]]], tuple[tuple[str, int], ...]] | None = None
 
     def prepare(self, lists: Mapping[str, Sequence[Candidate]], relevance: Mapping[str, int],
-                evaluate: Callable[[Sequence[Arm]], list[float]] | None = None) -> None:
-        """What the next `select` knows: each generator's deepest list for the query, the intent's grades, and
-        optionally a function giving the expected reward of each of several arms."""
-        self._lists, self._relevance, self._evaluate = lists, relevance, evaluate
+                evaluate: Callable[[Sequence[Arm]], list[float]] | None = None,
+                pooled_plan: Callable[[Sequence[tuple[str, int]]], tuple[tuple[str, int], ...]] | None = None
+                ) -> None:
+        """What the next `select` knows: each generator's deepest list for the query, the intent's grades,
+        optionally a function giving the expected reward of each of several arms, and the plan the engine
+        actually pools for an arm's plan (`Engine.pool_plan`; default: the plan itself)."""
+        self._lists, self._relevance, self._evaluate, self._pooled = lists, relevance, evaluate, pooled_plan
 
     def select(self, inputs: PolicyInput, arms: Sequence[Arm]) -> Decision:
         recording = self.record is not None and self._evaluate is not None
-        candidates = shortlist_arms(self._lists, arms, self._relevance, len(arms) if recording else self.shortlist)
+        pools = arms if self._pooled is None else [Arm(arm.name, self._pooled(arm.plan)) for arm in arms]
+        candidates = shortlist_arms(self._lists, pools, self._relevance, len(arms) if recording else self.shortlist)
         if recording:
             values = list(self._evaluate(arms))
             self.record(inputs, values)

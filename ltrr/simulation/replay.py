@@ -201,7 +201,10 @@ class Replay:
                                 keep_policy_input=False, keep_features=keep_features or self.spec.retrain_every > 0)
         rows = self._rows if share_rows else None
         engine = self.base.fork(policy=policy, log=log, generators=shared, feature_rows=rows)
-        engine.config = replace(config, ranker=replace(config.ranker, retrain_every=self.spec.retrain_every))
+        # a single generator's baseline pools that generator alone, not the probe's lists besides
+        policy = replace(config.policy, pool_probe=False) if name.startswith("single_") else config.policy
+        engine.config = replace(config, ranker=replace(config.ranker, retrain_every=self.spec.retrain_every),
+                                policy=policy)
         return PolicyRun(name, engine, oracle)
 
     def _policy(self, name: str, seed: int, best_arm: str | None) -> Policy:
@@ -249,7 +252,8 @@ class Replay:
             if run.oracle is not None:
                 query = engine.parser.parse(text)
                 deepest = {name: engine.generators[name].generate(query, context, k) for name, k in self.depth.items()}
-                run.oracle.prepare(deepest, intent.relevance, self._expected_reward(engine, query, context, intent))
+                run.oracle.prepare(deepest, intent.relevance, self._expected_reward(engine, query, context, intent),
+                                   engine.pool_plan)
             result = engine.search(text, context, limit=self.spec.limit)
             retrieved_by, in_union = _attribution(result, intent.relevance)
             grades = np.array([intent.grade(item.entity_id) for item in result.items], dtype=np.float64)
