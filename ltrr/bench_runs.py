@@ -106,16 +106,17 @@ def run_benchmark(bench: Benchmark, options: BenchOptions, out_dir: Path, python
     return record
 
 
-def repo_machine() -> dict[str, Any]:
-    """`ltrr.bench.machine()` with the repository's commit and whether tracked files have uncommitted changes."""
+def repo_machine(root: Path = ROOT, report: str = "BENCHMARKS.md") -> dict[str, Any]:
+    """`ltrr.bench.machine()` with the repository's commit and whether tracked files other than the report
+    itself (which a run of several benchmarks rewrites between them) have uncommitted changes."""
     def git(*args: str) -> str | None:
         try:
-            done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=10)
+            done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, timeout=10)
         except (OSError, subprocess.TimeoutExpired):
             return None
         return done.stdout.strip() if done.returncode == 0 else None
 
-    status = git("status", "--porcelain", "--untracked-files=no")
+    status = git("status", "--porcelain", "--untracked-files=no", "--", ".", f":(exclude){report}")
     dirty = None if status is None else bool(status)
     return {**machine(), "commit": git("rev-parse", "--short", "HEAD"), "dirty": dirty}
 

@@ -441,3 +441,24 @@ def test_relative_paths_are_given_from_the_repository_root(tmp_path, monkeypatch
     assert script.from_root("../ltrr_data/mpd.db") == os.path.join("ltrr_data", "mpd.db")
     assert script.from_root("postgresql+psycopg://u@h/db") == "postgresql+psycopg://u@h/db"
     assert script.from_root(str(tmp_path)) == str(tmp_path)
+
+
+def test_a_rewritten_report_does_not_mark_the_next_benchmark_dirty(tmp_path):
+    import subprocess
+
+    from ltrr.bench_runs import repo_machine
+
+    def git(*args):
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@e", *args], cwd=tmp_path, check=True,
+                       capture_output=True)
+
+    git("init", "-q")
+    (tmp_path / "BENCHMARKS.md").write_text("old\n")
+    (tmp_path / "code.py").write_text("x = 1\n")
+    git("add", ".")
+    git("commit", "-q", "-m", "first")
+    assert repo_machine(tmp_path)["dirty"] is False
+    (tmp_path / "BENCHMARKS.md").write_text("rendered by the benchmark before\n")
+    assert repo_machine(tmp_path)["dirty"] is False and len(repo_machine(tmp_path)["commit"]) >= 7
+    (tmp_path / "code.py").write_text("x = 2\n")
+    assert repo_machine(tmp_path)["dirty"] is True
