@@ -22,11 +22,11 @@ def ranked_rows(scores: np.ndarray, limit: int) -> np.ndarray:
 
 def build_result(request_id: str, query: Query, pool: Pool, lookup: Callable[[Sequence[str]], Sequence[Entity]],
                  scores: np.ndarray, matrix: np.ndarray, decision: Decision, scorer, feature_names: Sequence[str],
-                 limit: int, explain: bool, lists: Sequence[Sequence[Candidate]] = (),
-                 plan: Sequence[tuple[str, int]] | None = None) -> tuple[SearchResult, np.ndarray]:
+                 limit: int, explain: bool, lists: Sequence[Sequence[Candidate]],
+                 plan: Sequence[tuple[str, int]]) -> tuple[SearchResult, np.ndarray]:
     """The result, and the pool rows of its items (in result order). `lookup`: entity ids -> their entities
-    (called for the shown items only); `lists`: the candidate lists of `plan` (default: the decision's), in plan
-    order (for `SearchResult.retrieved`)."""
+    (called for the shown items only); `lists`: the candidate lists of the pooled `plan` (`Engine.pool_plan`
+    of the decision's), in plan order (for `SearchResult.retrieved`)."""
     rows = ranked_rows(np.asarray(scores, dtype=np.float64), limit)
     explanations = _explanations(matrix[rows], scorer, feature_names, decision) if explain else [None] * len(rows)
     shown = lookup([pool.items[row].entity_id for row in rows.tolist()])
@@ -38,7 +38,7 @@ def build_result(request_id: str, query: Query, pool: Pool, lookup: Callable[[Se
         items.append(ResultItem(position, entity.entity_id, entity.kind, entity.name, artist, float(scores[row]),
                                 sources, explanation))
     retrieved = {name: tuple(candidate.entity_id for candidate in candidates)
-                 for (name, _), candidates in zip(decision.arm.plan if plan is None else plan, lists)}
+                 for (name, _), candidates in zip(plan, lists)}
     return SearchResult(request_id, query, tuple(items), decision, {}, len(pool), retrieved), rows
 
 
