@@ -76,6 +76,45 @@ def test_a_probe_shallower_than_any_arm_is_computed_at_its_own_depth():
     assert inner.calls[-1] == 3  # share_generators gives each generator the smallest k its arms ask
 
 
+def test_a_context_free_generator_keeps_its_most_recent_queries_across_sessions():
+    inner = _Counting([f"t{i}" for i in range(50)])
+    inner.reads_context = False
+    shared = SharedGenerator(inner, max_k=30, keep=2)
+    queries = [SimpleNamespace(text=text) for text in ("chill", "worship", "throwbacks")]
+    alice, bob = Context(user_id="alice"), Context(user_id="bob")
+    for query in queries:
+        shared.generate(query, alice, 30), shared.preview(query, alice)
+    shared.clear()  # between sessions: the two most recent queries stay
+    assert inner.calls == [30, "preview"] * 3
+    assert [c.entity_id for c in shared.generate(queries[1], bob, 5)] == [f"t{i}" for i in range(5)]
+    shared.preview(queries[2], bob)
+    assert inner.calls == [30, "preview"] * 3  # another user, another session: no new retrieval
+    shared.generate(queries[0], bob, 30)
+    assert inner.calls[-1] == 30  # the oldest query was dropped
+    shared.clear(everything=True)
+    shared.generate(queries[1], bob, 30)
+    assert inner.calls[-1] == 30 and len(inner.calls) == 8
+
+
+def test_a_generator_that_reads_the_context_keeps_nothing_across_sessions():
+    inner = _Counting([f"t{i}" for i in range(50)])  # no reads_context attribute: taken to read it
+    shared = SharedGenerator(inner, max_k=30, keep=10)
+    query = SimpleNamespace(text="chill")
+    shared.generate(query, Context(user_id="alice"), 30)
+    shared.generate(query, Context(user_id="bob"), 30)  # another context: its own list
+    shared.clear()
+    shared.generate(query, Context(user_id="alice"), 30)
+    assert (shared.keep, inner.calls) == (0, [30, 30, 30])
+    with pytest.raises(ValueError, match="keep must be >= 0, got -1"):
+        SharedGenerator(inner, max_k=30, keep=-1)
+
+
+@pytest.mark.parametrize("name, reads", [("bm25", False), ("dense", False), ("structured", False),
+                                         ("memory", True), ("exploration", True)])
+def test_the_generators_declare_whether_their_lists_read_the_context(engine, name, reads):
+    assert engine.generators[name].reads_context is reads
+
+
 def test_a_shared_sampling_generator_gives_a_search_the_same_list_whatever_was_drawn_before():
     from datetime import datetime
 

@@ -20,7 +20,9 @@ from ..types import Candidate, Context, Entity, EntityKind, Preview, Query
 class CandidateGenerator(Protocol):
     """A retrieval strategy. `generate` returns at most k candidates, ranks 0..n-1, each entity once,
     and `[]` rather than raising when nothing matches; `preview` is cheap (no k candidates built where avoidable);
-    `add` makes new entities retrievable at once."""
+    `add` makes new entities retrievable at once. A generator may declare `reads_context = False` when its
+    lists and previews depend on the query alone, so callers may reuse them across users and sessions
+    (`simulation.shared`); without the attribute it is taken to read the context."""
 
     name: str
 

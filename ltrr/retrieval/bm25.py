@@ -104,6 +104,8 @@ class BM25Generator:
     `kinds_` (doc -> kind code), `signal_` (doc -> log1p popularity), `prior_scale_` (kind code -> max signal).
     """
 
+    reads_context = False  # its lists depend on the query alone (see base.CandidateGenerator)
+
     def __init__(self, k1: float = 1.2, b: float = 0.75, epsilon: float = 0.25,
                  field_weights: Mapping[str, float] | None = None,
                  popularity_weight: float = DEFAULT_POPULARITY_WEIGHT, name: str = "bm25",

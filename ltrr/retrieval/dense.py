@@ -102,6 +102,8 @@ class DenseGenerator:
     kind_index_share: kinds holding less than this share of the entities get their own index (0: none).
     """
 
+    reads_context = False  # its lists depend on the query alone (see base.CandidateGenerator)
+
     def __init__(self, encoder: TextEncoder, index_factory: Callable[[], AnnIndex] | AnnIndex = HnswIndex,
                  cache_dir: str | Path | None = None, query_cache_size: int = 4096, name: str = "dense",
                  batch_size: int = 64, preview_k: int = 16, hit_threshold: float = 0.5,

@@ -54,6 +54,8 @@ UNIQUE_LIMIT = 20_000  # token postings merged by sorting below this total, by a
 class ExplorationGenerator:
     """Seeded exploration candidates: new, long-tail or not-yet-shown entities that match the query."""
 
+    reads_context = True  # its lists depend on who asks and when
+
     def __init__(self, mode: str = "mix", seed: int | None = None, new_days: float = 30,
                  reference_time: datetime | None = None, tail_share: float = 0.8, novel_window: int = 200,
                  name: str = "exploration") -> None:

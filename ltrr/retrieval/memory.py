@@ -60,6 +60,8 @@ class MemoryGenerator:
         typo_discount: score factor per edit of a near-duplicate key.
     """
 
+    reads_context = True  # its lists depend on who asks and when
+
     def __init__(self, half_life_days: float = 14.0, prior_strength: float = 20.0, max_per_key: int = 500,
                  n_tags: int = 2, typo_discount: float = 0.5, name: str = "memory") -> None:
         self.half_life_days = half_life_days

@@ -68,6 +68,8 @@ class StructuredGenerator:
     `plain_query`); without it such queries return []. `context` is not used.
     """
 
+    reads_context = False  # its lists depend on the query alone (see base.CandidateGenerator)
+
     def __init__(self, parser: QueryParser | Lexicon | None = None, name: str = "structured",
                  popularity_weight: float = 0.5, years_widening: int = 5) -> None:
         self.parser = parser

@@ -51,6 +51,9 @@ from .shared import SharedGenerator, deepest_k, share_generators
 CLICK_STREAM = 7  # the third entry of a session's click-model seed
 EXPLORATION_STREAM = 11  # the first entry of a seed's exploration-generator seed
 REFORMULATION_RATE = 0.7
+KEPT_QUERIES = 1024
+"""Queries whose shared BM25, dense and structured lists outlive their session (`shared.SharedGenerator`):
+on mpd.toml's stream about a third of the searches repeat one of the last 1,024 queries."""
 
 
 @dataclass
@@ -154,7 +157,8 @@ class Replay:
         keep_logs (e.g. to fit a fork's ranker afterwards: the logs then keep the shown items' feature rows)."""
         n_sessions = self.spec.searches if n_sessions is None else n_sessions
         self._start_exploration(seed)
-        shared = share_generators(self.base.generators, self.base.arms, stream=(EXPLORATION_STREAM, seed))
+        shared = share_generators(self.base.generators, self.base.arms, stream=(EXPLORATION_STREAM, seed),
+                                  keep=KEPT_QUERIES)
         self._rows.clear()
         best_arm, pilot = None, {}
         if "best_fixed" in self.policy_names:

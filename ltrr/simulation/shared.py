@@ -12,6 +12,13 @@ shallower than any arm asks (the engine's probe before it chooses a plan, `[poli
 at its own k when nothing is cached yet, so a probe of a generator the chosen plan then leaves out costs a
 shallow search, not the deepest list.
 
+A generator that declares `reads_context = False` (BM25, dense and structured search: their lists depend on
+the query alone) gives the same list to the same query in every session, so with `keep` > 0 its lists and
+previews are keyed by the query text and the `keep` most recently used survive `clear()`: a query that comes
+back (playlist names and short ambiguous queries recur through a run) is not retrieved again. The kept lists
+are whatever depth was computed, so a later probe of a kept query reads a prefix of a deeper list, as it
+already does within a session. Generators without the attribute are taken to read the context.
+
 A generator that samples (exploration) would otherwise give a query a list that depends on every list drawn
 before it, that is on which policies asked for what earlier in the run: a policy's results would change with
 the other policies run beside it, which breaks the replay's common random numbers. With a `stream` (the
@@ -26,6 +33,7 @@ another's.
 from __future__ import annotations
 
 import hashlib
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 
 from ..types import Arm, Candidate, Context, Entity, Preview, Query
@@ -33,23 +41,33 @@ from ..types import Arm, Candidate, Context, Entity, Preview, Query
 
 class SharedGenerator:
     """A caching wrapper with the generator protocol; `max_k` is the deepest list worth computing, `min_k` the
-    shallowest any arm asks (a shallower call is a probe, computed at its own k when nothing is cached)."""
+    shallowest any arm asks (a shallower call is a probe, computed at its own k when nothing is cached);
+    `keep`: queries whose lists outlive `clear()` when the generator does not read the context."""
 
-    def __init__(self, inner, max_k: int, stream: Sequence[int] | None = None, min_k: int = 1) -> None:
+    def __init__(self, inner, max_k: int, stream: Sequence[int] | None = None, min_k: int = 1,
+                 keep: int = 0) -> None:
         if max_k < 1:
             raise ValueError(f"max_k must be >= 1, got {max_k!r}")
+        if keep < 0:
+            raise ValueError(f"keep must be >= 0, got {keep!r}")
         self.inner = inner
         self.name = inner.name
         self.max_k = max_k
         self.min_k = min_k
         self.stream = tuple(stream) if stream is not None and hasattr(inner, "reseed") else None
-        self._lists: dict[tuple, list[Candidate]] = {}
-        self._previews: dict[tuple, Preview] = {}
-        self._depths: dict[tuple, int] = {}  # the k each cached list was computed at
+        self.keep = 0 if getattr(inner, "reads_context", True) else keep
+        self._lists: OrderedDict[object, list[Candidate]] = OrderedDict()
+        self._previews: OrderedDict[object, Preview] = OrderedDict()
+        self._depths: dict[object, int] = {}  # the k each cached list was computed at
+
+    def _key(self, query: Query, context: Context) -> object:
+        return query.text if self.keep else (query.text, context)
 
     def generate(self, query: Query, context: Context, k: int) -> list[Candidate]:
-        key = (query.text, context)
+        key = self._key(query, context)
         cached = self._lists.get(key)
+        if cached is not None and self.keep:
+            self._lists.move_to_end(key)
         if cached is None or k > self._depths[key]:
             depth = k if cached is None and k < self.min_k else max(k, self.max_k)
             if self.stream is not None:
@@ -60,20 +78,27 @@ class SharedGenerator:
         return cached[:k]
 
     def preview(self, query: Query, context: Context) -> Preview:
-        key = (query.text, context)
+        key = self._key(query, context)
         found = self._previews.get(key)
         if found is None:
             found = self._previews[key] = self.inner.preview(query, context)
+        elif self.keep:
+            self._previews.move_to_end(key)
         return found
 
     def add(self, entities: Sequence[Entity]) -> None:
-        self.clear()
+        self.clear(everything=True)
         self.inner.add(entities)
 
-    def clear(self) -> None:
-        self._lists.clear()
-        self._previews.clear()
-        self._depths.clear()
+    def clear(self, *, everything: bool = False) -> None:
+        """Drop the lists of the searches that are over: all of them, or all but the `keep` most recently used
+        when the generator does not read the context (everything=True: all, e.g. when the catalogue changes)."""
+        keep = 0 if everything else self.keep
+        for cache in (self._lists, self._previews):
+            while len(cache) > keep:
+                key, _ = cache.popitem(last=False)
+                if cache is self._lists:
+                    del self._depths[key]
 
 
 def search_hash(query: Query, context: Context) -> int:
@@ -103,9 +128,9 @@ def _per_generator(arms: Sequence[Arm], pick) -> dict[str, int]:
 
 def share_generators(generators: Mapping[str, object], arms: Sequence[Arm],
                      learning: Sequence[str] = ("memory",),
-                     stream: Sequence[int] | None = None) -> dict[str, SharedGenerator]:
+                     stream: Sequence[int] | None = None, keep: int = 0) -> dict[str, SharedGenerator]:
     """A SharedGenerator for each generator that does not learn from feedback and that some arm calls;
-    `stream`: see the module docstring."""
+    `stream`, `keep`: see the module docstring."""
     depth, shallow = deepest_k(arms), shallowest_k(arms)
-    return {name: SharedGenerator(generator, depth[name], stream, shallow[name])
+    return {name: SharedGenerator(generator, depth[name], stream, shallow[name], keep)
             for name, generator in generators.items() if name not in learning and depth.get(name, 0) > 0}
