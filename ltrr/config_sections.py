@@ -181,7 +181,9 @@ class PolicyConfig:
     """The retrieval-plan policy. kind: "vw" (a Vowpal Wabbit contextual bandit exploring by `exploration`),
     "greedy" (VW without exploration), "fixed" (always `fixed_arm`), "single" (only `single_generator`),
     "uniform" (a plan drawn uniformly). budget: total candidates of a full plan. min_propensity: the floor
-    every plan's probability is mixed up to, so logs stay usable for off-policy evaluation. probe_depth: before
+    every plan's probability is mixed up to, so logs stay usable for off-policy evaluation. floor_decay: after
+    this many policy updates the floor shrinks as min_propensity * sqrt(floor_decay / updates) (0: constant;
+    `policy/vw.py`; sim/README.md measures it). probe_depth: before
     choosing, the engine retrieves this many candidates from BM25, structured search and the click memory and
     gives the policy their scores and agreement (`policy/features.py`, namespace "L"); 0: no probe. pool_probe:
     the probe's candidates, already retrieved, also join the pool of whatever plan is chosen (each probed
@@ -193,6 +195,7 @@ class PolicyConfig:
     exploration: str = "squarecb"
     budget: int = 300
     min_propensity: float = 0.002
+    floor_decay: int = 1000
     epsilon: float = 0.05
     gamma_scale: float = 1000.0  # see policy/vw.py GAMMA_SCALE: plans' rewards differ by hundredths
     bag_size: int = 5
@@ -217,6 +220,7 @@ class PolicyConfig:
         at_least(self, "bag_size", 1)
         at_least(self, "cover_size", 1)
         at_least(self, "probe_depth", 0)
+        at_least(self, "floor_decay", 0)
 
 
 @dataclass(frozen=True)

@@ -77,7 +77,7 @@ def policy_from_config(config: EngineConfig, arms: Sequence) -> Policy:
         return make_policy("vw", arms=arms, seed=options.seed, exploration=options.exploration,
                            epsilon=options.epsilon, gamma_scale=options.gamma_scale, bag_size=options.bag_size,
                            cover_size=options.cover_size, min_propensity=options.min_propensity,
-                           learning_rate=options.learning_rate)
+                           floor_decay=options.floor_decay, learning_rate=options.learning_rate)
     if options.kind == "greedy":
         return make_policy("greedy", arms=arms, seed=options.seed, learning_rate=options.learning_rate,
                            min_propensity=options.min_propensity)

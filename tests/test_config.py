@@ -84,6 +84,7 @@ def test_int_is_accepted_where_a_number_is_expected():
     ({"store": {"url": 5}}, r"store\.url must be a string, got 5 \(int\)"),
     ({"retrieval": {"dense": {"build_threads": -1}}}, r"retrieval\.dense\.build_threads must be >= 0"),
     ({"ranker": {"position_bias_regularization": -1.0}}, r"ranker\.position_bias_regularization must be"),
+    ({"policy": {"floor_decay": -1}}, r"policy\.floor_decay must be >= 0"),
     ({"retrieval": {"dense": {"encoder_backend": "cuda"}}},
      r"retrieval\.dense\.encoder_backend must be one of \['onnx', 'torch'\], got 'cuda'"),
 ])

@@ -7,6 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ltrr.config import EngineConfig
+from ltrr.engine_support import policy_from_config
 from ltrr.errors import ConfigError
 from ltrr.policy import (
     FixedPlan,
@@ -145,3 +147,10 @@ def test_sample_index_follows_the_pmf_and_the_held_generator():
     assert 0 not in draws
     assert np.mean(np.array(draws) == 2) == pytest.approx(0.75, abs=0.03)
     assert [sample_index(pmf, np.random.default_rng(3)) for _ in range(2)] == [draws[0]] * 2
+
+
+def test_policy_from_config_passes_the_floor_and_its_decay():
+    config = EngineConfig.from_dict({"policy": {"min_propensity": 0.004, "floor_decay": 250}})
+    policy = policy_from_config(config, arm_catalogue(["bm25", "dense"]))
+    assert isinstance(policy, VWPolicy)
+    assert (policy.min_propensity, policy.floor_decay) == (0.004, 250)

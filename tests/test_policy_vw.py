@@ -139,9 +139,20 @@ def test_greedy_with_floor_logs_the_floored_pmf():
     assert min(pmf) == pytest.approx(0.01)
 
 
+def test_a_decaying_floor_holds_for_floor_decay_updates_then_shrinks_as_the_square_root():
+    policy = VWPolicy("greedy", min_propensity=0.01, floor_decay=100, seed=0)
+    train_from_uniform_log(policy, 100)
+    assert policy.select(TOPICAL, ARMS).propensity == pytest.approx(1.0 - (len(ARMS) - 1) * 0.01)
+    train_from_uniform_log(policy, 300)  # 400 updates: the floor is 0.01 * sqrt(100 / 400)
+    decision = policy.select(TOPICAL, ARMS)
+    assert policy.floor() == pytest.approx(0.005)
+    assert min(decision.pmf) == pytest.approx(0.005)
+    assert decision.propensity == pytest.approx(1.0 - (len(ARMS) - 1) * 0.005)
+
+
 @pytest.mark.parametrize("exploration", EXPLORATIONS)
 def test_save_then_load_gives_identical_decisions(exploration, tmp_path):
-    original = VWPolicy(exploration, learning_rate=0.3, interactions=("SA", "SP"), seed=11)
+    original = VWPolicy(exploration, learning_rate=0.3, interactions=("SA", "SP"), seed=11, floor_decay=10)
     train(original, 30)
     original.save(tmp_path / "policy")
     restored = load_policy(tmp_path / "policy")
@@ -217,6 +228,7 @@ def test_concurrent_selects_and_updates_do_not_corrupt_the_workspace():
     ({"gamma_scale": float("nan")}, "gamma_scale must be a finite number > 0"),
     ({"bag_size": 0}, "bag_size must be an integer >= 1"),
     ({"seed": -1}, "seed must be an integer >= 0"),
+    ({"floor_decay": -5}, "floor_decay must be an integer >= 0"),
     ({"interactions": "SA"}, "interactions must be a sequence"),
     ({"interactions": ("S A",)}, "interactions must be a sequence"),
 ])

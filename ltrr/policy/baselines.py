@@ -42,8 +42,8 @@ from .vw import VWPolicy
 
 logger = logging.getLogger(__name__)
 
-_VW_OPTIONS = frozenset({"epsilon", "gamma_scale", "bag_size", "cover_size", "min_propensity", "learning_rate",
-                         "interactions"})
+_VW_OPTIONS = frozenset({"epsilon", "gamma_scale", "bag_size", "cover_size", "min_propensity", "floor_decay",
+                         "learning_rate", "interactions"})
 POLICY_OPTIONS: dict[str, frozenset[str]] = {"vw": _VW_OPTIONS | {"exploration"}, "greedy": _VW_OPTIONS,
                                              "fixed": frozenset({"arm_name"}), "single": frozenset({"generator"}),
                                              "uniform": frozenset()}
