@@ -28,6 +28,7 @@ GENERATOR_NAMES = ("bm25", "dense", "structured", "memory", "exploration")
 ENCODERS = ("minilm", "hashing")
 ENCODER_BACKENDS = ("onnx", "torch")
 POLICY_KINDS = ("vw", "greedy", "fixed", "single", "uniform")
+QUERY_CLASSES = ("spearfishing", "topical", "ambiguous")  # `types.QueryClass`
 EXPLORATIONS = ("epsilon", "squarecb", "bag", "cover")
 POSITION_BIAS = ("lightgbm", "none")
 EXPLORATION_MODES = ("mix", "new", "long_tail", "novel")
@@ -186,9 +187,11 @@ class PolicyConfig:
     `policy/vw.py`; sim/README.md measures it). probe_depth: before
     choosing, the engine retrieves this many candidates from BM25, structured search and the click memory and
     gives the policy their scores and agreement (`policy/features.py`, namespace "L"); 0: no probe. pool_probe:
-    the probe's candidates, already retrieved, also join the pool of whatever plan is chosen (each probed
-    generator contributes at least probe_depth; `Engine.pool_plan`). Off by default: it finds more title
-    queries but its extra candidates push relevant ones down on topical queries (README, "Plans")."""
+    the query classes ("spearfishing", "topical", "ambiguous", as query understanding guesses them) whose
+    searches also pool the probe's candidates, already retrieved, into whatever plan is chosen (each probed
+    generator contributes at least probe_depth; `Engine.pool_plan`). Empty by default: for every class its
+    extra candidates push relevant ones down on topical queries; ["spearfishing"] finds more title lookups
+    where the ranker is retrained from the log, and costs clicks where it is not (README, "Plans")."""
 
     section: ClassVar[str] = "policy"
     kind: str = "vw"
@@ -202,7 +205,7 @@ class PolicyConfig:
     cover_size: int = 3
     learning_rate: float = 0.5
     probe_depth: int = 10
-    pool_probe: bool = False
+    pool_probe: tuple[str, ...] = ()
     fixed_arm: str = "equal"
     single_generator: str = "bm25"
     seed: int = 7
@@ -221,6 +224,10 @@ class PolicyConfig:
         at_least(self, "cover_size", 1)
         at_least(self, "probe_depth", 0)
         at_least(self, "floor_decay", 0)
+        unknown = [name for name in self.pool_probe if name not in QUERY_CLASSES]
+        if unknown or len(set(self.pool_probe)) != len(self.pool_probe):
+            raise ConfigError(f"policy.pool_probe must be distinct query classes from {list(QUERY_CLASSES)}, "
+                              f"got {list(self.pool_probe)!r}")
 
 
 @dataclass(frozen=True)

@@ -236,7 +236,7 @@ class Engine:
         with self._lock:
             query = timer.run("understand", self.parser.parse, text)
             inputs, decision, probe = timer.run("select", self._select_plan, query, context)
-            plan = self.pool_plan(decision.arm.plan)
+            plan = self.pool_plan(decision.arm.plan, query)
             lists = timer.run("generate", self._generate, query, context, plan, probe)
             pool = timer.run("union", union, lists)
             # every column when the log keeps feature rows (ranker training reads them) or for explanations;
@@ -264,12 +264,13 @@ class Engine:
         with self._lock:
             return self._select_plan(query, context)[1]
 
-    def pool_plan(self, plan: Sequence[tuple[str, int]]) -> tuple[tuple[str, int], ...]:
-        """What the engine retrieves for a policy's plan: the plan itself, or with `[policy] pool_probe` (and a
-        probe, `probe_depth` > 0) the plan widened so that every probed generator (`PROBED`) contributes at
-        least `probe_depth` candidates: the probe's lists, retrieved before the plan was chosen, join the pool."""
+    def pool_plan(self, plan: Sequence[tuple[str, int]], query: Query) -> tuple[tuple[str, int], ...]:
+        """What the engine retrieves for a policy's plan for a parsed query: the plan itself, or when the query's
+        class is one of `[policy] pool_probe` (and there is a probe, `probe_depth` > 0) the plan widened so that
+        every probed generator (`PROBED`) contributes at least `probe_depth` candidates: the probe's lists,
+        retrieved before the plan was chosen, join the pool."""
         options = self.config.policy
-        if not options.pool_probe or options.probe_depth <= 0:
+        if query.query_class not in options.pool_probe or options.probe_depth <= 0:
             return tuple(plan)
         return widen_plan(plan, [name for name in PROBED if name in self.generators], options.probe_depth)
 
@@ -286,7 +287,7 @@ class Engine:
         distinct k, the row-wise features are computed once over every plan's entities
         (`FeatureSet.build_each`), only the columns the scorer reads, and one scorer call ranks every pool. Each
         plan is pooled as a search pools it (`pool_plan`)."""
-        plans = [self.pool_plan(plan) for plan in plans]
+        plans = [self.pool_plan(plan, query) for plan in plans]
         with self._lock:
             only = self._columns_read(traits=False)
             lists: dict[tuple[str, int], list[Candidate]] = {}

@@ -713,19 +713,25 @@ def test_the_policy_sees_probe_lists_of_bm25_structured_and_memory_before_choosi
     assert "L" not in unprobed.log.get_impression(plain.request_id).policy_input["shared"]
     with pytest.raises(ConfigError, match="policy.probe_depth must be >= 0, got -1"):
         small_config(policy={"probe_depth": -1})
+    with pytest.raises(ConfigError, match=r"policy.pool_probe must be distinct query classes from \['spearfishing'"):
+        small_config(policy={"pool_probe": ["titles"]})
 
 
 def test_the_probe_lists_join_the_pool_of_a_plan_that_leaves_their_generators_out(make_engine):
-    pooled = make_engine(policy={"kind": "fixed", "fixed_arm": "lean_dense", "pool_probe": True})
+    pooled = make_engine(policy={"kind": "fixed", "fixed_arm": "lean_dense", "pool_probe": ["spearfishing"]})
     alone = make_engine(policy={"kind": "fixed", "fixed_arm": "lean_dense"})  # off by default
     track = a_track(pooled)
     text, context = f"{track.artist_name} {track.name}", Context(device="car")
     depth = pooled.config.policy.probe_depth
     plan = next(arm.plan for arm in pooled.arms if arm.name == "lean_dense")
-    assert pooled.pool_plan(plan) == (*plan, ("bm25", depth), ("structured", depth), ("memory", depth))
-    assert alone.pool_plan(plan) == plan
-    result = pooled.search(text, context)
     query = pooled.parser.parse(text)
+    assert query.query_class == "spearfishing"
+    assert pooled.pool_plan(plan, query) == (*plan, ("bm25", depth), ("structured", depth), ("memory", depth))
+    assert alone.pool_plan(plan, query) == plan
+    topical = replace(query, query_class="topical")  # a class the option leaves out pools the plan alone
+    assert pooled.pool_plan(plan, topical) == plan
+    assert pooled.rank_plan(topical, context, plan) == alone.rank_plan(topical, context, plan)
+    result = pooled.search(text, context)
     bm25 = tuple(c.entity_id for c in pooled.generators["bm25"].generate(query, context, depth))
     assert bm25 and result.retrieved["bm25"] == bm25 and set(result.retrieved) == {"dense", "bm25", "structured",
                                                                                    "memory"}

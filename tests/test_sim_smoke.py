@@ -164,8 +164,9 @@ def test_a_single_generator_baseline_pools_its_generator_alone(tmp_path):
     from ltrr.simulation.world import World, WorldConfig
 
     scenario = _small_scenario(str(tmp_path / "catalog.db"))
+    every_class = replace(scenario.engine.policy, pool_probe=("spearfishing", "topical", "ambiguous"))
     scenario = replace(scenario, run=replace(scenario.run, searches=25, policies=("single_dense", "greedy")),
-                       engine=replace(scenario.engine, policy=replace(scenario.engine.policy, pool_probe=True)))
+                       engine=replace(scenario.engine, policy=every_class))
     ensure_synthetic_catalog(scenario)
     engine = Engine.open(scenario.db, config=scenario.engine, restore_state=False)
     try:

@@ -31,6 +31,7 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -206,7 +207,7 @@ class Replay:
         rows = self._rows if share_rows else None
         engine = self.base.fork(policy=policy, log=log, generators=shared, feature_rows=rows)
         # a single generator's baseline pools that generator alone, not the probe's lists besides
-        policy = replace(config.policy, pool_probe=False) if name.startswith("single_") else config.policy
+        policy = replace(config.policy, pool_probe=()) if name.startswith("single_") else config.policy
         engine.config = replace(config, ranker=replace(config.ranker, retrain_every=self.spec.retrain_every),
                                 policy=policy)
         return PolicyRun(name, engine, oracle)
@@ -257,7 +258,7 @@ class Replay:
                 query = engine.parser.parse(text)
                 deepest = {name: engine.generators[name].generate(query, context, k) for name, k in self.depth.items()}
                 run.oracle.prepare(deepest, intent.relevance, self._expected_reward(engine, query, context, intent),
-                                   engine.pool_plan)
+                                   partial(engine.pool_plan, query=query))
             result = engine.search(text, context, limit=self.spec.limit)
             retrieved_by, in_union = _attribution(result, intent.relevance)
             grades = np.array([intent.grade(item.entity_id) for item in result.items], dtype=np.float64)
