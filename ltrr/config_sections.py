@@ -19,16 +19,17 @@ Each component gets its own section (`config.retrieval.bm25`, `config.policy`...
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import ClassVar, get_args
 
 from .config_checks import at_least, between, check_types
 from .errors import ConfigError
+from .types import QueryClass
 
 GENERATOR_NAMES = ("bm25", "dense", "structured", "memory", "exploration")
 ENCODERS = ("minilm", "hashing")
 ENCODER_BACKENDS = ("onnx", "torch")
 POLICY_KINDS = ("vw", "greedy", "fixed", "single", "uniform")
-QUERY_CLASSES = ("spearfishing", "topical", "ambiguous")  # `types.QueryClass`
+QUERY_CLASSES: tuple[str, ...] = get_args(QueryClass)
 EXPLORATIONS = ("epsilon", "squarecb", "bag", "cover")
 POSITION_BIAS = ("lightgbm", "none")
 EXPLORATION_MODES = ("mix", "new", "long_tail", "novel")

@@ -56,26 +56,23 @@ class SharedGenerator:
         self.min_k = min_k
         self.stream = tuple(stream) if stream is not None and hasattr(inner, "reseed") else None
         self.keep = 0 if getattr(inner, "reads_context", True) else keep
-        self._lists: OrderedDict[object, list[Candidate]] = OrderedDict()
+        self._lists: OrderedDict[object, tuple[int, list[Candidate]]] = OrderedDict()  # (k computed at, list)
         self._previews: OrderedDict[object, Preview] = OrderedDict()
-        self._depths: dict[object, int] = {}  # the k each cached list was computed at
 
     def _key(self, query: Query, context: Context) -> object:
         return query.text if self.keep else (query.text, context)
 
     def generate(self, query: Query, context: Context, k: int) -> list[Candidate]:
         key = self._key(query, context)
-        cached = self._lists.get(key)
-        if cached is not None and self.keep:
+        found = self._lists.get(key)
+        if found is not None and self.keep:
             self._lists.move_to_end(key)
-        if cached is None or k > self._depths[key]:
-            depth = k if cached is None and k < self.min_k else max(k, self.max_k)
+        if found is None or k > found[0]:
+            depth = k if found is None and k < self.min_k else max(k, self.max_k)
             if self.stream is not None:
                 self.inner.reseed([*self.stream, search_hash(query, context)])
-            cached = self.inner.generate(query, context, depth)
-            self._lists[key] = cached
-            self._depths[key] = depth
-        return cached[:k]
+            found = self._lists[key] = (depth, self.inner.generate(query, context, depth))
+        return found[1][:k]
 
     def preview(self, query: Query, context: Context) -> Preview:
         key = self._key(query, context)
@@ -96,9 +93,7 @@ class SharedGenerator:
         keep = 0 if everything else self.keep
         for cache in (self._lists, self._previews):
             while len(cache) > keep:
-                key, _ = cache.popitem(last=False)
-                if cache is self._lists:
-                    del self._depths[key]
+                cache.popitem(last=False)
 
 
 def search_hash(query: Query, context: Context) -> int:
