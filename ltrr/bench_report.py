@@ -237,6 +237,13 @@ def render_eval_real(data: Mapping[str, Any], about: Mapping[str, Any] | None) -
             parts.append("Spearfish recall@10 ceiling (the Bayes-optimal ranking under the query model that drew the "
                          "queries; no system exceeds it in expectation, `ltrr/evaluation/spearfish_ceiling.py`): "
                          + ", ".join(f"{cls} {fmt(value, '{:.3f}')}" for cls, value in ceiling.items()) + ".")
+        misses = dig(about, ("spearfish_misses",)) or {}
+        if misses:
+            keys = [key for key in next(iter(misses.values())) if key != "queries"]
+            parts += ["Where each system's missed spearfishing targets were lost (a miss beyond the Bayes top 10 is "
+                      "lost to any ranking in expectation; the other two are what the system could win back):",
+                      md_table(["system", *keys], [[system, *[fmt(counts.get(key), '{:.1f}') for key in keys]]
+                                                   for system, counts in misses.items()])]
     return parts, goals
 
 

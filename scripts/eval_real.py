@@ -65,7 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _about(report: RealEvalReport) -> dict:
     return {"n_queries": report.n_queries, "n_playlists": report.n_playlists, "warm_up": report.warm_up,
             "timings_s": report.timings_s, "frozen": report.frozen, "spearfish_ceiling": report.spearfish_ceiling,
-            "machine": machine()}
+            "spearfish_misses": report.spearfish_misses, "machine": machine()}
 
 
 def _cell(entry: dict) -> str:
@@ -88,12 +88,23 @@ def _tables(report: RealEvalReport) -> str:
     if ceiling:
         parts.append("spearfish_recall@10 ceiling (Bayes-optimal under the query model; no system exceeds it in "
                      "expectation): " + ", ".join(f"{cls} {value:.3f}" for cls, value in ceiling.items()))
+    if report.spearfish_misses:
+        parts.append(misses_table(report.spearfish_misses))
     warm = report.warm_up
     parts.append(f"playlists: {report.n_playlists['train']} train, {report.n_playlists['test']} test; warm-up: "
                  f"{warm['sessions']} sessions, {warm['searches']} searches, {warm['clicks']} clicks, ranker "
                  f"{warm['ranker']}; evaluation learned nothing: {report.frozen}; timings (s): {report.timings_s}; "
                  f"{machine()}")
     return "\n\n".join(parts)
+
+
+def misses_table(misses: dict) -> str:
+    """Where each system's missed spearfishing targets were lost (`real_eval.spearfish_misses`)."""
+    keys = [key for key in next(iter(misses.values())) if key != "queries"]
+    header = ["spearfishing misses", *keys]
+    rows = [[system, *[counts[key] for key in keys]] for system, counts in misses.items()]
+    return (table(header, rows) + "\n(a miss beyond the Bayes top 10 is lost to any ranking in expectation; the "
+            "other two are what the system could win back)")
 
 
 if __name__ == "__main__":

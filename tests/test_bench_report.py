@@ -111,7 +111,9 @@ EVAL_ABOUT = {"n_queries": {"head": 112, "tail": 188, "all": 300, "spearfish": 3
               "n_playlists": {"train": 4811, "test": 1203},
               "warm_up": {"sessions": 1500, "searches": 1650, "clicks": 1700, "ranker": {"version": 1}},
               "timings_s": {"build": 60.0, "warm_up": 300.0, "evaluate": 90.0}, "frozen": True, "machine": MACHINE,
-              "spearfish_ceiling": {"all": 0.93, "one_word": 0.71, "multi_word": None}}
+              "spearfish_ceiling": {"all": 0.93, "one_word": 0.71, "multi_word": None},
+              "spearfish_misses": {"bm25": {"queries": 300.0, "misses": 60.0, "beyond_bayes_top_10": 20.5,
+                                            "not_retrieved": 30.0, "retrieved_below_10": 9.5}}}
 FIXTURES = {"ingest": INGEST, "generators": GENERATORS, "search": SEARCH, "simulate": SIMULATE,
             "eval_real": eval_metrics()}
 OPTIONS = BenchOptions(db="ltrr_data/mpd.db", data="../shared/data")
@@ -227,6 +229,8 @@ def test_sections_show_the_numbers_commands_and_machine(tmp_path):
     assert "| engine_learned | 0.400 [0.300, 0.500] | 0.100 [0.060, 0.140] | 0.200 [0.100, 0.300] | " in real
     assert "spearfish recall@10 (n=300)" in real and "Playlists: 4,811 train, 1,203 test." in real
     assert "`ltrr/evaluation/spearfish_ceiling.py`): all 0.930, one_word 0.710, multi_word n/a." in real
+    assert "| system | misses | beyond_bayes_top_10 | not_retrieved | retrieved_below_10 |" in real
+    assert "| bm25 | 60.0 | 20.5 | 30.0 | 9.5 |" in real
 
 
 def test_summary_lists_every_goal_once(tmp_path):

@@ -31,6 +31,7 @@ from ltrr.evaluation.real_eval import (
     learned_state,
     rank_all,
     rrf_fuse,
+    spearfish_misses,
     warm_up,
     world_snapshot,
 )
@@ -231,9 +232,10 @@ def test_no_test_playlist_is_visible_to_what_is_evaluated(catalog, tmp_path):
         assert all(full > train for full, train in zip(stored, recounted))  # the secret playlist counted there
 
         before = learned_state(held.learned)
-        rankings = rank_all(held, [GradedQuery(SECRET, "tail", {t: 1 for t in secret_tracks})], Context())
+        rankings, retrieved = rank_all(held, [GradedQuery(SECRET, "tail", {t: 1 for t in secret_tracks})], Context())
         assert learned_state(held.learned) == before and held.learned.log.counts()["impressions"] > 0
         assert set(rankings) == set(SYSTEMS) and all(len(lists) == 1 for lists in rankings.values())
+        assert set(retrieved) == set(SYSTEMS) and all(set(rankings[s][0]) <= retrieved[s][0] for s in SYSTEMS)
     finally:
         engine.shutdown(keep_memory=False)
 
@@ -279,8 +281,17 @@ def test_script_prints_the_json_shape(catalog, tmp_path):
     assert (ceiling["one_word"] is None) == (counts["spearfish_one_word"] == 0)
     report = RealEvalReport(metrics, about["n_queries"], about["n_playlists"], about["warm_up"], about["timings_s"],
                             about["frozen"], ceiling)
+    misses = about["spearfish_misses"]
+    assert list(misses) == list(SYSTEMS)
+    for system, counts in misses.items():
+        recall = metrics["spearfish_recall@10"]["all"][system]["mean"]
+        assert counts["queries"] == 20 and counts["misses"] == pytest.approx(20 * (1 - recall), abs=1e-9)
+        parts = counts["beyond_bayes_top_10"] + counts["not_retrieved"] + counts["retrieved_below_10"]
+        assert parts == pytest.approx(counts["misses"], abs=0.05) and min(counts.values()) >= 0
+    report = replace(report, spearfish_misses=misses)
     printed = script._tables(report)
     assert "engine_learned" in printed and "spearfish_mrr" in printed
+    assert "spearfishing misses" in printed and "beyond_bayes_top_10" in printed
     assert f"ceiling (Bayes-optimal under the query model; no system exceeds it in expectation): all " \
            f"{ceiling['all']:.3f}" in printed
 
@@ -292,6 +303,31 @@ def test_options_reject_bad_values():
         RealEvalOptions(warm_up=-1)
     with pytest.raises(ValueError, match="retrain_every must be an integer >= 0"):
         RealEvalOptions(retrain_every=-1)
+
+
+class FixedCeiling:
+    """A stand-in for SpearfishCeiling: the Bayes top-10 hit of each intended text, given."""
+
+    def __init__(self, hits):
+        self.hits = hits
+
+    def hit_at(self, intended, target_id, k=10):
+        return self.hits[intended]
+
+
+def test_spearfish_misses_split_each_miss_by_where_the_target_was_lost():
+    queries = [GradedQuery(text, "spearfish", {target: 1}, text)
+               for text, target in (("found", "t1"), ("deep", "t2"), ("absent", "t3"), ("hopeless", "t4"))]
+    ceiling = FixedCeiling({"found": 1.0, "deep": 1.0, "absent": 0.75, "hopeless": 0.0})
+    ranked = [["t1"], [f"x{i}" for i in range(10)] + ["t2"], ["x"], ["y"]]
+    retrieved = [frozenset(r) for r in ranked]
+    misses = spearfish_misses({"engine": ranked}, {"engine": retrieved}, queries, ceiling)
+    assert misses == {"engine": {"queries": 4.0, "misses": 3.0, "beyond_bayes_top_10": 1.25, "not_retrieved": 0.75,
+                                 "retrieved_below_10": 1.0}}
+    assert spearfish_misses({"engine": ranked}, {"engine": retrieved}, queries, None)["engine"][
+        "beyond_bayes_top_10"] == 3.0  # without a ceiling every miss counts as beyond it
+    with pytest.raises(ValueError, match="has one target"):
+        spearfish_misses({"e": [[]]}, {"e": [frozenset()]}, [GradedQuery("q", "spearfish", {"a": 1, "b": 1})], None)
 
 
 def test_spearfish_class_and_count_keys():

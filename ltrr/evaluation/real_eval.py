@@ -38,13 +38,17 @@ Metrics (trec_eval conventions, `metrics`): ndcg@10, recall@100 (of the top 100 
 mrr; spearfish_recall@10 and spearfish_mrr on noisy title/artist queries. Means with 95% paired bootstrap
 intervals over queries (`metrics.bootstrap_means`). `RealEvalReport.spearfish_ceiling` is the highest expected
 recall@10 any system can have on the same spearfishing queries: that of the Bayes-optimal ranking under the
-query model that drew them (`spearfish_ceiling`), per class.
+query model that drew them (`spearfish_ceiling`), per class. `RealEvalReport.spearfish_misses` says, per system,
+where its missed spearfishing targets were lost (`spearfish_misses`): beyond the Bayes-optimal top 10 (no ranking
+finds them in expectation), not retrieved (not in the engine's pool, not in another system's list of DEPTH), or
+retrieved and ranked below 10.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -68,7 +72,7 @@ from ..simulation.click_models import make_click_model
 from ..simulation.replay import CLICK_STREAM, REFORMULATION_RATE
 from ..simulation.snapshot import CatalogSnapshot as WorldSnapshot
 from ..simulation.world import World, WorldConfig
-from ..types import Candidate, Context, Entity, Query
+from ..types import Candidate, Context, Query
 from ..understanding.lexicon import Lexicon
 from ..understanding.parser import QueryParser
 from .metrics import bootstrap_means, mrr, ndcg_at, recall_at
@@ -141,6 +145,7 @@ class RealEvalReport:
     timings_s: dict[str, float]
     frozen: bool
     spearfish_ceiling: dict[str, float | None] = field(default_factory=dict)
+    spearfish_misses: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 @dataclass
@@ -189,29 +194,67 @@ def evaluate_engine(engine: Engine, options: RealEvalOptions, progress: StageFac
     context = Context(timestamp=world.config.start + timedelta(
         minutes=(options.warm_up + 60) * world.config.minutes_between_sessions))
     before = {name: learned_state(e) for name, e in held.engines.items()}
-    rankings = rank_all(held, held.topical + spearfish, context, progress)
+    rankings, retrieved = rank_all(held, held.topical + spearfish, context, progress)
     frozen = before == {name: learned_state(e) for name, e in held.engines.items()}
     timings["evaluate"] = time.perf_counter() - clock
     metrics = summarize(rankings, held.topical, spearfish, options)
     counts = {cls: sum(q.query_class == cls for q in held.topical) for cls in ("head", "tail")}
     spear_counts = {f"spearfish_{cls}": sum(spearfish_class(q.text) == cls for q in spearfish)
                     for cls in SPEARFISH_CLASSES[1:]}
+    bayes = SpearfishCeiling(tracks, spearfish_weights(tracks), SPEARFISH_FORMS) if spearfish else None
+    offset = len(held.topical)
+    misses = spearfish_misses({name: lists[offset:] for name, lists in rankings.items()},
+                              {name: sets[offset:] for name, sets in retrieved.items()}, spearfish, bayes)
     return RealEvalReport(metrics, {**counts, "all": len(held.topical), "spearfish": len(spearfish), **spear_counts},
                           {"train": len(held.split.train), "test": len(held.split.test)}, warm,
-                          {k: round(v, 1) for k, v in timings.items()}, frozen, spearfish_ceiling(tracks, spearfish))
+                          {k: round(v, 1) for k, v in timings.items()}, frozen, spearfish_ceiling(bayes, spearfish),
+                          misses)
 
 
-def spearfish_ceiling(tracks: Sequence[Entity], queries: Sequence[GradedQuery], k: int = 10
+def spearfish_ceiling(ceiling: SpearfishCeiling | None, queries: Sequence[GradedQuery], k: int = 10
                       ) -> dict[str, float | None]:
     """Per spearfishing class ("all", "one_word", "multi_word", by the typed text as the metrics class them):
-    the mean Bayes-optimal expected recall@k of `queries` (drawn by `spearfish_queries` from `tracks`), or None."""
-    ceiling = SpearfishCeiling(tracks, spearfish_weights(tracks), SPEARFISH_FORMS)
-    hits = [(spearfish_class(q.text), ceiling.recall_at(q.intended, k)) for q in queries]
+    the mean Bayes-optimal expected recall@k of `queries` (drawn by `spearfish_queries` from the ceiling's
+    tracks), or None."""
+    hits = [(spearfish_class(q.text), ceiling.recall_at(q.intended, k)) for q in queries] if ceiling else []
     means = {}
     for cls in SPEARFISH_CLASSES:
         chosen = [hit for query_class, hit in hits if cls == "all" or query_class == cls]
         means[cls] = round(float(np.mean(chosen)), 4) if chosen else None
     return means
+
+
+def spearfish_misses(rankings: Mapping[str, Sequence[Sequence[str]]],
+                     retrieved: Mapping[str, Sequence[frozenset[str]]], queries: Sequence[GradedQuery],
+                     ceiling: SpearfishCeiling | None, k: int = 10) -> dict[str, dict[str, float]]:
+    """Per system, where the targets of the spearfishing `queries` it missed (not in its top k) were lost.
+
+    Each miss counts `1 - h` as "beyond_bayes_top_k" and `h` as "not_retrieved" (the target is not in what the
+    system retrieved) or "retrieved_below_k", where h = `ceiling.hit_at`: whether the Bayes-optimal top k holds
+    the target (a fraction on ties at the cut). The three sum to "misses"; a miss beyond the Bayes top k is one
+    no ranking avoids in expectation, so "not_retrieved" and "retrieved_below_k" are what a system could win back.
+    rankings[system][i] and retrieved[system][i] belong to queries[i]."""
+    out: dict[str, dict[str, float]] = {}
+    bayes = [ceiling.hit_at(q.intended, _target(q), k) if ceiling else 0.0 for q in queries]
+    for system, ranked in rankings.items():
+        counts = {"queries": float(len(queries)), "misses": 0.0, f"beyond_bayes_top_{k}": 0.0, "not_retrieved": 0.0,
+                  f"retrieved_below_{k}": 0.0}
+        for query, top, found, hit in zip(queries, ranked, retrieved[system], bayes):
+            target = _target(query)
+            if target in top[:k]:
+                continue
+            counts["misses"] += 1.0
+            counts[f"beyond_bayes_top_{k}"] += 1.0 - hit
+            counts["not_retrieved" if target not in found else f"retrieved_below_{k}"] += hit
+        out[system] = {key: round(value, 2) for key, value in counts.items()}
+    return out
+
+
+def _target(query: GradedQuery) -> str:
+    """The one relevant entity of a spearfishing query."""
+    if len(query.relevance) != 1:
+        raise ValueError(f"a spearfishing query has one target; {query.text!r} has {len(query.relevance)}")
+    return next(iter(query.relevance))
 
 
 def hold_out(engine: Engine, options: RealEvalOptions, progress: StageFactory = no_progress) -> HeldOut:
@@ -307,10 +350,14 @@ def learned_state(engine: Engine) -> str:
 
 
 def rank_all(held: HeldOut, queries: Sequence[GradedQuery], context: Context,
-             progress: StageFactory = no_progress) -> dict[str, list[list[str]]]:
-    """system -> per query, its ranked entity ids (at most DEPTH), learning nothing."""
-    rankings: dict[str, list[list[str]]] = {name: [] for name in SYSTEMS if name in held.generators
-                                            or name not in SINGLE_SYSTEMS}
+             progress: StageFactory = no_progress
+             ) -> tuple[dict[str, list[list[str]]], dict[str, list[frozenset[str]]]]:
+    """system -> per query, its ranked entity ids (at most DEPTH), and system -> per query, what it retrieved
+    (an engine: its plan's whole pool; rrf_union: the union of its lists; a generator: its list), learning
+    nothing."""
+    names = [name for name in SYSTEMS if name in held.generators or name not in SINGLE_SYSTEMS]
+    rankings: dict[str, list[list[str]]] = {name: [] for name in names}
+    retrieved: dict[str, list[frozenset[str]]] = {name: [] for name in names}
     equal_plan = held.cold.arms[arm_index(held.cold.arms, "equal")].plan
     stage = progress("evaluate queries", len(queries))
     for query in queries:
@@ -318,19 +365,25 @@ def rank_all(held: HeldOut, queries: Sequence[GradedQuery], context: Context,
         for name in SINGLE_SYSTEMS:
             if name in held.generators:
                 rankings[name].append([c.entity_id for c in held.generators[name].generate(parsed, context, DEPTH)])
+                retrieved[name].append(frozenset(rankings[name][-1]))
         lists = [held.generators[name].generate(parsed, context, k) for name, k in equal_plan]
         rankings["rrf_union"].append(rrf_fuse(lists, DEPTH))
+        retrieved["rrf_union"].append(frozenset(c.entity_id for found in lists for c in found))
         for name, engine in held.engines.items():
-            rankings[name].append(planned_ranking(engine, parsed, context))
+            pool = planned_ranking(engine, parsed, context)
+            rankings[name].append(pool[:DEPTH])
+            retrieved[name].append(frozenset(pool))
         stage.update(1)
     stage.close()
-    return rankings
+    return rankings, retrieved
 
 
 def planned_ranking(engine: Engine, query: Query, context: Context) -> list[str]:
-    """The engine's top DEPTH for the plan its policy selects now, without logging or learning."""
+    """The engine's ranking of the whole pool of the plan its policy selects now, without logging or learning."""
     decision = engine.choose_plan(query, context)  # the live selection; VW predicts without learning
-    ranked, _ = engine.rank_plan(query, context, decision.arm.plan, limit=DEPTH)
+    ranked, n_pool = engine.rank_plan(query, context, decision.arm.plan, limit=sys.maxsize)
+    if len(ranked) != n_pool:
+        raise RuntimeError(f"the engine ranked {len(ranked)} of its pool of {n_pool} for {query.text!r}")
     return ranked
 
 
