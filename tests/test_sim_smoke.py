@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -207,3 +210,36 @@ def test_indexes_are_built_once_before_worker_processes_open_the_catalog(tmp_pat
         assert sorted(path.name for path in index_dir.iterdir()) == built
     finally:
         store.close()
+
+
+def _gone(pid: int) -> bool:
+    """Whether process `pid` has exited (reaped, or a zombie nobody reaped yet)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except FileNotFoundError:
+        return True
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process states from /proc")
+def test_a_worker_ends_itself_when_its_parent_is_killed(tmp_path):
+    ready = tmp_path / "worker.pid"
+    worker = ("import os, sys, time; from ltrr.simulation.run import exit_with_parent; "
+              "exit_with_parent(os.getppid(), poll_s=0.05); "
+              f"open({str(ready)!r}, 'w').write(str(os.getpid())); time.sleep(60)")
+    parent = subprocess.Popen([sys.executable, "-c", f"import subprocess, sys, time; "
+                               f"subprocess.Popen([sys.executable, '-c', {worker!r}]); time.sleep(60)"])
+    try:
+        deadline = time.monotonic() + 60
+        while not (ready.exists() and ready.read_text()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        pid = int(ready.read_text())
+        assert not _gone(pid)  # watching, alive while its parent is
+        parent.kill()
+        parent.wait()
+        deadline = time.monotonic() + 10
+        while not _gone(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _gone(pid)  # without the watch it would sleep on for a minute
+    finally:
+        parent.kill()

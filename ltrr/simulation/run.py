@@ -9,13 +9,16 @@ regret.png and reward.png, scenario.json (the scenario as run).
 
 `jobs` > 1 runs seeds in that many worker processes (spawned: each opens the engine and builds the world
 itself, so each holds its own copy of the indexes in memory). Seeds are independent (`replay`), so the
-results and the trace equal a one-process run's; the trace's rows come seed by seed either way.
+results and the trace equal a one-process run's; the trace's rows come seed by seed either way. A worker ends
+itself when the process that started it is gone (`exit_with_parent`), so a run stopped by a signal the pool
+never sees (`kill PID` of `ltrr simulate`) leaves no worker replaying on.
 """
 
 from __future__ import annotations
 
 import json
 import multiprocessing
+import os
 import shutil
 import tempfile
 import threading
@@ -95,8 +98,8 @@ def _run_parallel(scenario: Scenario, seeds: list[int], trace_path: Path, jobs: 
         listener.start()
         try:
             with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-                futures = [pool.submit(_seed_worker, scenario, seed, parts / f"seed-{seed}.jsonl.gz", queue)
-                           for seed in seeds]
+                futures = [pool.submit(_seed_worker, scenario, seed, parts / f"seed-{seed}.jsonl.gz", queue,
+                                       os.getpid()) for seed in seeds]
                 done = [future.result() for future in futures]
         finally:
             queue.put(None)
@@ -112,8 +115,31 @@ def _run_parallel(scenario: Scenario, seeds: list[int], trace_path: Path, jobs: 
     return [result for result, _ in done], sum(rows for _, rows in done)
 
 
-def _seed_worker(scenario: Scenario, seed: int, trace_path: Path, queue: Any) -> tuple[SeedResult, int]:
+PARENT_POLL_S = 1.0
+_watching: set[int] = set()  # the parent pids this process already watches
+
+
+def exit_with_parent(parent: int, poll_s: float = PARENT_POLL_S) -> None:
+    """End this process (exit status 1) within `poll_s` seconds of its parent `parent` going away: a worker
+    whose parent was killed is re-parented and would otherwise replay on, unseen, for the rest of its seed.
+    One watching thread per process and parent."""
+    if parent in _watching:
+        return
+    _watching.add(parent)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(poll_s)
+        os._exit(1)  # no cleanup to run: the parent that would read the results is gone
+
+    threading.Thread(target=watch, name="ltrr-parent-watch", daemon=True).start()
+
+
+def _seed_worker(scenario: Scenario, seed: int, trace_path: Path, queue: Any,
+                 parent: int | None = None) -> tuple[SeedResult, int]:
     """One seed in a worker process; the engines are dropped from the result (they stay in the worker)."""
+    if parent is not None:
+        exit_with_parent(parent)
     (results, n_rows) = _run_seeds(scenario, [seed], trace_path, _queue_progress(queue))
     result = results[0]
     result.runs = {name: replace(run, engine=None, oracle=None) for name, run in result.runs.items()}
