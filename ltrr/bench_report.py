@@ -38,7 +38,7 @@ from .bench_runs import (  # noqa: F401  (DEFAULT_DATA, ROOT, RunRecord: re-expo
     load_outcome,
     run_benchmark,
 )
-from .evaluation.real_queries import count_key
+from .evaluation.real_queries import MISSES_NOTE, count_key, misses_columns
 
 SYMBOLS = MappingProxyType({operator.le: "<=", operator.lt: "<", operator.ge: ">=", operator.gt: ">"})
 STATUS = MappingProxyType({True: "met", False: "**not met**", None: "n/a"})
@@ -239,9 +239,8 @@ def render_eval_real(data: Mapping[str, Any], about: Mapping[str, Any] | None) -
                          + ", ".join(f"{cls} {fmt(value, '{:.3f}')}" for cls, value in ceiling.items()) + ".")
         misses = dig(about, ("spearfish_misses",)) or {}
         if misses:
-            keys = [key for key in next(iter(misses.values())) if key != "queries"]
-            parts += ["Where each system's missed spearfishing targets were lost (a miss beyond the Bayes top 10 is "
-                      "lost to any ranking in expectation; the other two are what the system could win back):",
+            keys = misses_columns(misses)
+            parts += [f"Where each system's missed spearfishing targets were lost ({MISSES_NOTE}):",
                       md_table(["system", *keys], [[system, *[fmt(counts.get(key), '{:.1f}') for key in keys]]
                                                    for system, counts in misses.items()])]
     return parts, goals

@@ -23,7 +23,7 @@ from tqdm import tqdm
 from ltrr.bench import machine, table
 from ltrr.config import EngineConfig
 from ltrr.evaluation.real_eval import RealEvalOptions, RealEvalReport, evaluate_real
-from ltrr.evaluation.real_queries import count_key
+from ltrr.evaluation.real_queries import MISSES_NOTE, count_key, misses_columns
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -100,11 +100,9 @@ def _tables(report: RealEvalReport) -> str:
 
 def misses_table(misses: dict) -> str:
     """Where each system's missed spearfishing targets were lost (`real_eval.spearfish_misses`)."""
-    keys = [key for key in next(iter(misses.values())) if key != "queries"]
-    header = ["spearfishing misses", *keys]
+    keys = misses_columns(misses)
     rows = [[system, *[counts[key] for key in keys]] for system, counts in misses.items()]
-    return (table(header, rows) + "\n(a miss beyond the Bayes top 10 is lost to any ranking in expectation; the "
-            "other two are what the system could win back)")
+    return table(["spearfishing misses", *keys], rows) + f"\n({MISSES_NOTE})"
 
 
 if __name__ == "__main__":

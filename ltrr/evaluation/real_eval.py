@@ -235,12 +235,12 @@ def spearfish_misses(rankings: Mapping[str, Sequence[Sequence[str]]],
     no ranking avoids in expectation, so "not_retrieved" and "retrieved_below_k" are what a system could win back.
     rankings[system][i] and retrieved[system][i] belong to queries[i]."""
     out: dict[str, dict[str, float]] = {}
-    bayes = [ceiling.hit_at(q.intended, _target(q), k) if ceiling else 0.0 for q in queries]
+    targets = [_target(q) for q in queries]
+    bayes = [ceiling.hit_at(q.intended, target, k) if ceiling else 0.0 for q, target in zip(queries, targets)]
     for system, ranked in rankings.items():
         counts = {"queries": float(len(queries)), "misses": 0.0, f"beyond_bayes_top_{k}": 0.0, "not_retrieved": 0.0,
                   f"retrieved_below_{k}": 0.0}
-        for query, top, found, hit in zip(queries, ranked, retrieved[system], bayes):
-            target = _target(query)
+        for target, top, found, hit in zip(targets, ranked, retrieved[system], bayes):
             if target in top[:k]:
                 continue
             counts["misses"] += 1.0

@@ -97,6 +97,16 @@ def count_key(metric: str, query_class: str) -> str:
     return "spearfish" if query_class == "all" else f"spearfish_{query_class}"
 
 
+MISSES_NOTE = ("a miss beyond the Bayes top 10 is lost to any ranking in expectation; the other two are what the "
+               "system could win back")
+"""How to read `real_eval.spearfish_misses`, printed under its table."""
+
+
+def misses_columns(misses: Mapping[str, Mapping[str, float]]) -> list[str]:
+    """The columns of a `real_eval.spearfish_misses` table: every count but "queries", in its order."""
+    return [key for key in next(iter(misses.values())) if key != "queries"]
+
+
 def spearfish_queries(tracks: Sequence[Entity], n: int, seed: int, typo_rate: float) -> list[GradedQuery]:
     """`n` seeded noisy queries for tracks drawn by playlist_count + 1: title, "artist title" or part of the
     title (`SPEARFISH_FORMS`), misspelt with chance `typo_rate` (`simulation.noise.QueryNoise`). The target

@@ -295,7 +295,7 @@ def _check_built_for(inputs: PolicyInput, index: int, arm: Arm) -> None:
 
 def _check_options(exploration: str, epsilon: float, gamma_scale: float, bag_size: int, cover_size: int,
                    min_propensity: float, learning_rate: float, interactions: Sequence[str], seed: int,
-                  floor_decay: int = 0) -> None:
+                   floor_decay: int) -> None:
     if exploration not in EXPLORATIONS:
         raise ConfigError(f"unknown exploration {exploration!r}; pick one of {', '.join(EXPLORATIONS)}")
     _check_range("epsilon", epsilon, 0.0, 1.0)
